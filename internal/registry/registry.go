@@ -4,6 +4,7 @@
 package registry
 
 import (
+	"maps"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -16,14 +17,22 @@ const touchEvery = int64(50 * time.Millisecond)
 
 // Map is a bounded map from keys to values built on first use.
 // It is safe for concurrent use by multiple goroutines.
+//
+// Reads of existing keys take no lock and allocate nothing: they look the key
+// up in an immutable snapshot. Inserts and evictions go to the authoritative
+// map under a mutex, and the snapshot is republished once the misses since the
+// last copy match its size (as sync.Map promotes its dirty map), so a flood of
+// new keys costs amortized O(1) per insert.
 type Map[V any] struct {
 	max  int
 	idle int64 // nanoseconds; 0 means entries never expire for idleness
 	newV func(key string) V
 
-	m  sync.Map   // string → *entry[V]; lock-free reads on the hot path
-	mu sync.Mutex // serializes inserts and evictions
-	n  int        // entries in m, guarded by mu
+	read atomic.Pointer[map[string]*entry[V]] // snapshot; never mutated once stored
+
+	mu     sync.Mutex
+	all    map[string]*entry[V] // authoritative
+	misses int
 }
 
 type entry[V any] struct {
@@ -42,92 +51,103 @@ func New[V any](max int, idle time.Duration, newV func(key string) V) *Map[V] {
 	if idle < 0 {
 		idle = 0
 	}
-	return &Map[V]{max: max, idle: int64(idle), newV: newV}
+	return &Map[V]{max: max, idle: int64(idle), newV: newV, all: make(map[string]*entry[V])}
 }
 
 // Get returns the value for key, creating it if needed, and marks it used at now.
 func (m *Map[V]) Get(key string, now time.Time) V {
 	t := now.UnixNano()
-	if v, ok := m.m.Load(key); ok {
-		e := v.(*entry[V])
-		if t-e.last.Load() > touchEvery {
-			e.last.Store(t)
+	if r := m.read.Load(); r != nil {
+		if e := (*r)[key]; e != nil {
+			if t-e.last.Load() > touchEvery {
+				e.last.Store(t)
+			}
+			return e.v
 		}
-		return e.v
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if v, ok := m.m.Load(key); ok {
-		e := v.(*entry[V])
-		e.last.Store(t)
-		return e.v
+	e := m.all[key]
+	if e == nil {
+		if len(m.all) >= m.max {
+			m.evictLocked(t)
+		}
+		e = &entry[V]{v: m.newV(key)}
+		m.all[key] = e
 	}
-	if m.n >= m.max {
-		m.evictLocked(t)
-	}
-	e := &entry[V]{v: m.newV(key)}
 	e.last.Store(t)
-	m.m.Store(key, e)
-	m.n++
+	if m.misses++; m.misses >= len(m.all) {
+		m.publishLocked()
+	}
 	return e.v
 }
 
 // Peek returns the value for key without creating it or marking it used.
 func (m *Map[V]) Peek(key string) (V, bool) {
-	v, ok := m.m.Load(key)
-	if !ok {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e := m.all[key]
+	if e == nil {
 		var zero V
 		return zero, false
 	}
-	return v.(*entry[V]).v, true
+	return e.v, true
 }
 
 // Len reports how many entries the Map holds.
 func (m *Map[V]) Len() int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.n
+	return len(m.all)
 }
 
 // Range calls f for each entry until f returns false. f must not call back
 // into the Map.
 func (m *Map[V]) Range(f func(key string, v V) bool) {
-	m.m.Range(func(k, v any) bool { return f(k.(string), v.(*entry[V]).v) })
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for k, e := range m.all {
+		if !f(k, e.v) {
+			return
+		}
+	}
+}
+
+func (m *Map[V]) publishLocked() {
+	snap := maps.Clone(m.all)
+	m.read.Store(&snap)
+	m.misses = 0
 }
 
 // evictLocked drops every idle entry and, if the map is still full, the least
-// recently used eighth of it, so that a flood of new keys costs amortized
-// O(1) evictions per insert.
+// recently used eighth of it, then republishes the snapshot so that no reader
+// keeps finding an evicted entry.
 func (m *Map[V]) evictLocked(now int64) {
+	defer m.publishLocked()
 	if m.idle > 0 {
-		m.m.Range(func(k, v any) bool {
-			if now-v.(*entry[V]).last.Load() > m.idle {
-				m.m.Delete(k)
-				m.n--
+		for k, e := range m.all {
+			if now-e.last.Load() > m.idle {
+				delete(m.all, k)
 			}
-			return true
-		})
+		}
 	}
-	if m.n < m.max {
+	if len(m.all) < m.max {
 		return
 	}
-	lasts := make([]int64, 0, m.n)
-	m.m.Range(func(_, v any) bool {
-		lasts = append(lasts, v.(*entry[V]).last.Load())
-		return true
-	})
-	slices.Sort(lasts)
-	n := m.n - m.max + 1 + m.max/8
-	if n > len(lasts) {
-		n = len(lasts)
+	lasts := make([]int64, 0, len(m.all))
+	for _, e := range m.all {
+		lasts = append(lasts, e.last.Load())
 	}
+	slices.Sort(lasts)
+	n := min(len(m.all)-m.max+1+m.max/8, len(lasts))
 	cut := lasts[n-1]
-	m.m.Range(func(k, v any) bool {
-		if v.(*entry[V]).last.Load() <= cut {
-			m.m.Delete(k)
-			m.n--
+	for k, e := range m.all {
+		if n == 0 {
+			break
+		}
+		if e.last.Load() <= cut {
+			delete(m.all, k)
 			n--
 		}
-		return n > 0
-	})
+	}
 }

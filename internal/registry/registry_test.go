@@ -97,3 +97,4 @@ func BenchmarkGetHit(b *testing.B) {
 		}
 	})
 }
+
