@@ -1,0 +1,186 @@
+package ratelimit
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// Defaults applied by New for the zero fields of Limits.
+const (
+	DefaultMaxKeys     = 1024
+	DefaultIdleTTL     = 10 * time.Minute
+	DefaultMaxCoolDown = 60 * time.Second
+)
+
+// maxDefaultBurst bounds the burst derived from a Rate when Burst is zero,
+// so that an absurd Rate cannot overflow int.
+const maxDefaultBurst = 1 << 30
+
+// A Limit is a token bucket: Rate requests per second on average, and up to
+// Burst requests at once after a quiet spell.
+//
+// The zero Limit, and any Limit whose Rate is [rate.Inf], is no limit.
+type Limit struct {
+	// Rate is the number of requests per second. Zero, with Burst zero,
+	// means no limit; zero with a positive Burst is invalid (it would
+	// allow Burst requests in all and then none). rate.Inf means no limit.
+	Rate rate.Limit
+
+	// Burst is the most requests sent at once. Zero means ceil(Rate), and
+	// at least 1, so that requests are spread evenly over each second.
+	Burst int
+}
+
+// PerMinute returns the Limit of n requests per minute, the unit most
+// providers state their limits in. Its Burst is zero, so requests are spread
+// evenly: PerMinute(60) lets one request through each second. PerMinute(0)
+// is the zero Limit, which is no limit; a negative n is invalid.
+func PerMinute(n int) Limit {
+	return Limit{Rate: rate.Limit(n) / 60}
+}
+
+// unlimited reports whether l limits nothing.
+func (l Limit) unlimited() bool {
+	return l.Rate == rate.Inf || (l.Rate == 0 && l.Burst == 0)
+}
+
+// burst returns l.Burst with its default applied.
+func (l Limit) burst() int {
+	if l.Burst > 0 || l.unlimited() {
+		return l.Burst
+	}
+	b := math.Ceil(float64(l.Rate))
+	switch {
+	case b < 1:
+		return 1
+	case b > maxDefaultBurst:
+		return maxDefaultBurst
+	}
+	return int(b)
+}
+
+func (l Limit) validate() error {
+	switch {
+	case math.IsNaN(float64(l.Rate)):
+		return errors.New("invalid Rate NaN")
+	case l.Rate < 0:
+		return fmt.Errorf("negative Rate %v", float64(l.Rate))
+	case l.Burst < 0:
+		return fmt.Errorf("negative Burst %d", l.Burst)
+	case l.Rate == 0 && l.Burst > 0:
+		return fmt.Errorf("zero Rate with Burst %d would allow %d requests in all; set a Rate, or leave both zero for no limit", l.Burst, l.Burst)
+	}
+	return nil
+}
+
+// A Rule gives the keys that match Pattern their own Limit.
+type Rule struct {
+	// Pattern is matched against the whole key, case-sensitively. '*'
+	// matches any run of characters, including none and including '/':
+	// "*/gpt-4o*" matches "api.openai.com/gpt-4o-mini", and
+	// "api.openai.com/*" matches every model on that host but not the bare
+	// key "api.openai.com". Every other character matches only itself.
+	// An empty Pattern is invalid.
+	Pattern string
+
+	// Limit applies to the matching keys. The zero Limit exempts them from
+	// Limits.Default.
+	Limit Limit
+}
+
+// Limits configures a Set. The zero Limits limits no key; cool-downs still
+// apply.
+type Limits struct {
+	// Default applies to keys that no Rule matches. The zero Limit means
+	// such keys are not limited.
+	Default Limit
+
+	// Rules give matching keys their own Limit. They are tried in order
+	// and the first match wins. A key's Limit is resolved once, when the
+	// Set first sees the key.
+	Rules []Rule
+
+	// MaxKeys bounds how many keys the Set holds state for. When it is
+	// full, idle and least recently used keys are forgotten: a forgotten
+	// key starts again with a full burst and no cool-down. Zero means
+	// DefaultMaxKeys.
+	MaxKeys int
+
+	// IdleTTL is how long an unused key's state is kept once the Set is
+	// full. Zero means DefaultIdleTTL.
+	IdleTTL time.Duration
+
+	// MaxCoolDown is the longest cool-down that Set.CoolDown will set:
+	// a later deadline is cut to MaxCoolDown from the time of the call,
+	// so that one bad hint cannot stall a key for long. Zero means
+	// DefaultMaxCoolDown.
+	MaxCoolDown time.Duration
+}
+
+// Validate reports every invalid field of l: a negative or NaN Rate, a
+// negative Burst, a zero Rate with a positive Burst, an empty or repeated
+// Rule Pattern (a repeat can never match), and negative MaxKeys, IdleTTL or
+// MaxCoolDown. It returns nil when l is valid.
+func (l Limits) Validate() error {
+	var errs []error
+	if err := l.Default.validate(); err != nil {
+		errs = append(errs, fmt.Errorf("ratelimit: Default: %w", err))
+	}
+	seen := make(map[string]int, len(l.Rules))
+	for i, r := range l.Rules {
+		if r.Pattern == "" {
+			errs = append(errs, fmt.Errorf("ratelimit: Rules[%d]: empty Pattern", i))
+		} else if j, ok := seen[r.Pattern]; ok {
+			errs = append(errs, fmt.Errorf("ratelimit: Rules[%d]: Pattern %q repeats Rules[%d] and can never match", i, r.Pattern, j))
+		} else {
+			seen[r.Pattern] = i
+		}
+		if err := r.Limit.validate(); err != nil {
+			errs = append(errs, fmt.Errorf("ratelimit: Rules[%d] (%q): %w", i, r.Pattern, err))
+		}
+	}
+	if l.MaxKeys < 0 {
+		errs = append(errs, fmt.Errorf("ratelimit: negative MaxKeys %d", l.MaxKeys))
+	}
+	if l.IdleTTL < 0 {
+		errs = append(errs, fmt.Errorf("ratelimit: negative IdleTTL %v", l.IdleTTL))
+	}
+	if l.MaxCoolDown < 0 {
+		errs = append(errs, fmt.Errorf("ratelimit: negative MaxCoolDown %v", l.MaxCoolDown))
+	}
+	return errors.Join(errs...)
+}
+
+// Enabled reports whether l limits any key. When it is false, a Set built
+// from l still enforces cool-downs, at the cost of one atomic load per
+// Reserve while no key is cooling.
+func (l Limits) Enabled() bool {
+	if !l.Default.unlimited() {
+		return true
+	}
+	for _, r := range l.Rules {
+		if !r.Limit.unlimited() {
+			return true
+		}
+	}
+	return false
+}
+
+// withDefaults returns l with every zero field replaced by its default. It
+// is the one place defaults are applied.
+func (l Limits) withDefaults() Limits {
+	if l.MaxKeys == 0 {
+		l.MaxKeys = DefaultMaxKeys
+	}
+	if l.IdleTTL == 0 {
+		l.IdleTTL = DefaultIdleTTL
+	}
+	if l.MaxCoolDown == 0 {
+		l.MaxCoolDown = DefaultMaxCoolDown
+	}
+	return l
+}
