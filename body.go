@@ -1,0 +1,142 @@
+package rebound
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net/http"
+)
+
+// bodyMode says how a request's body is replayed.
+type bodyMode uint8
+
+const (
+	noBody   bodyMode = iota // nil or http.NoBody: nothing to replay
+	getBody                  // the caller's GetBody makes fresh copies
+	buffered                 // read once into buf, replayed from it
+	oneShot                  // too large to buffer and no GetBody: one attempt only
+)
+
+// replay holds what is needed to give each attempt a fresh, byte-identical
+// request body.
+type replay struct {
+	mode bodyMode
+	buf  []byte        // buffered: the whole body; oneShot: the prefix already read
+	rest io.ReadCloser // oneShot: the caller's body after buf
+}
+
+// prepareBody decides how req's body will be replayed, reading it into memory
+// when it has no GetBody and fits in limit bytes. It never modifies req; it
+// closes req.Body once the body has been read in full.
+func prepareBody(req *http.Request, limit int64) (replay, error) {
+	if req.Body == nil || req.Body == http.NoBody {
+		return replay{mode: noBody}, nil
+	}
+	if req.GetBody != nil {
+		return replay{mode: getBody}, nil
+	}
+	if limit < 0 {
+		return replay{mode: oneShot, rest: req.Body}, nil
+	}
+	size := limit + 1
+	if req.ContentLength > 0 && req.ContentLength < size {
+		size = req.ContentLength + 1 // +1 to see EOF without growing
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, size))
+	_, err := io.CopyN(buf, req.Body, limit+1)
+	switch {
+	case errors.Is(err, io.EOF):
+		req.Body.Close()
+		return replay{mode: buffered, buf: buf.Bytes()}, nil
+	case err != nil:
+		req.Body.Close()
+		return replay{}, err
+	}
+	// More than limit bytes and no way to rewind: send what was read, then
+	// the rest, once.
+	return replay{mode: oneShot, buf: buf.Bytes(), rest: req.Body}, nil
+}
+
+// keyBody returns the body bytes a KeyFunc may look at, reading a GetBody
+// copy when needed. It returns nil when the body is absent, not replayable
+// or larger than limit.
+func (r *replay) keyBody(req *http.Request, limit int64) []byte {
+	switch r.mode {
+	case buffered, oneShot:
+		return r.buf
+	case getBody:
+		if req.ContentLength > limit || limit < 0 {
+			return nil
+		}
+		rc, err := req.GetBody()
+		if err != nil {
+			return nil
+		}
+		defer rc.Close()
+		b, err := io.ReadAll(io.LimitReader(rc, limit+1))
+		if err != nil || int64(len(b)) > limit {
+			return nil
+		}
+		return b
+	}
+	return nil
+}
+
+// body returns a fresh body for attempt n (1 for the first); for noBody it
+// returns req.Body as is.
+func (r *replay) body(req *http.Request, n int) (io.ReadCloser, error) {
+	switch r.mode {
+	case getBody:
+		if n == 1 {
+			return req.Body, nil
+		}
+		return req.GetBody()
+	case buffered:
+		return io.NopCloser(bytes.NewReader(r.buf)), nil
+	case oneShot:
+		rest := r.rest
+		r.rest = nil
+		if rest == nil {
+			return nil, errNotReplayable
+		}
+		if len(r.buf) == 0 {
+			return rest, nil
+		}
+		return struct {
+			io.Reader
+			io.Closer
+		}{io.MultiReader(bytes.NewReader(r.buf), rest), rest}, nil
+	}
+	return req.Body, nil
+}
+
+// replayable reports whether the body can be sent more than once.
+func (r *replay) replayable() bool { return r.mode != oneShot }
+
+// close closes the caller's body if it was never handed to the inner
+// transport (the RoundTripper contract: the body is closed on every path).
+func (r *replay) close(req *http.Request, sent bool) {
+	switch {
+	case r.mode == getBody && !sent:
+		req.Body.Close()
+	case r.mode == oneShot && r.rest != nil:
+		r.rest.Close()
+		r.rest = nil
+	}
+}
+
+var errNotReplayable = errors.New("rebound: request body cannot be replayed")
+
+// maxDrain bounds how much of a discarded response body is read so that its
+// connection can be reused; a longer body is closed unread (go-retryablehttp
+// and net/http make the same trade).
+const maxDrain = 4 << 10
+
+// discard drains at most maxDrain bytes of resp's body and closes it.
+func discard(resp *http.Response) {
+	if resp == nil || resp.Body == nil {
+		return
+	}
+	io.CopyN(io.Discard, resp.Body, maxDrain)
+	resp.Body.Close()
+}

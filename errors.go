@@ -1,0 +1,85 @@
+package rebound
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/rebound-http/rebound/breaker"
+	"github.com/rebound-http/rebound/classify"
+	"github.com/rebound-http/rebound/ratelimit"
+)
+
+var (
+	// ErrCircuitOpen matches (errors.Is) the error of a request refused
+	// because its key's circuit breaker is open. It is breaker.ErrOpen.
+	ErrCircuitOpen = breaker.ErrOpen
+
+	// ErrWouldExceedDeadline matches the error of a request whose rate-limit
+	// or cool-down wait could not end before its context's deadline. It is
+	// ratelimit.ErrWouldExceedDeadline.
+	ErrWouldExceedDeadline = ratelimit.ErrWouldExceedDeadline
+
+	// ErrInvalidConfig matches the error of every request sent through a
+	// Transport built with invalid options; Transport.Err reports it at once.
+	ErrInvalidConfig = errors.New("rebound: invalid configuration")
+)
+
+// Error is the error RoundTrip returns when it has no response to give. It
+// wraps the cause (a transport error, a *breaker.OpenError, a
+// *ratelimit.WaitError, the context's error), so errors.Is and errors.As see
+// through it. Its text never contains a credential.
+type Error struct {
+	// Key is the upstream key of the request (see KeyFunc).
+	Key string
+	// Attempts is how many attempts reached the inner transport.
+	Attempts int
+	// Last is the classification of the last attempt; its zero value when
+	// no attempt was made.
+	Last classify.Decision
+	// RequestID is the provider's request id of the last answer, if any.
+	RequestID string
+	// Err is the cause.
+	Err error
+}
+
+// Error describes the failure, with secrets redacted.
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("rebound: ")
+	if e.Key != "" {
+		b.WriteString(e.Key)
+		b.WriteString(": ")
+	}
+	if e.Attempts > 0 {
+		b.WriteString(strconv.Itoa(e.Attempts))
+		if e.Attempts == 1 {
+			b.WriteString(" attempt")
+		} else {
+			b.WriteString(" attempts")
+		}
+		if e.Last.Status != 0 {
+			b.WriteString(", last ")
+			b.WriteString(strconv.Itoa(e.Last.Status))
+			if c := e.Last.Code; c != "" {
+				b.WriteByte(' ')
+				b.WriteString(c)
+			}
+		}
+		if e.RequestID != "" {
+			b.WriteString(" (request id ")
+			b.WriteString(e.RequestID)
+			b.WriteByte(')')
+		}
+		b.WriteString(": ")
+	}
+	if e.Err != nil {
+		b.WriteString(e.Err.Error())
+	} else {
+		b.WriteString("failed")
+	}
+	return classify.Redact(b.String())
+}
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }

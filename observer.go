@@ -1,0 +1,100 @@
+package rebound
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/rebound-http/rebound/breaker"
+	"github.com/rebound-http/rebound/classify"
+)
+
+// Observer receives events about the calls a Transport makes. Every field is
+// optional; a nil field costs nothing. The functions are called on the
+// goroutine of the call (breaker changes: of the call that caused them) and
+// must be safe for concurrent use; they must not block for long.
+type Observer struct {
+	// OnAttempt is called after each attempt with its classification.
+	OnAttempt func(AttemptEvent)
+	// OnRetry is called before each wait that precedes a retry.
+	OnRetry func(RetryEvent)
+	// OnGiveUp is called when a call ends without success although its last
+	// answer was retryable, or ends in an error.
+	OnGiveUp func(GiveUpEvent)
+	// OnBreakerChange is called when a key's circuit breaker changes state.
+	OnBreakerChange func(BreakerEvent)
+}
+
+// AttemptEvent describes one attempt.
+type AttemptEvent struct {
+	Key      string
+	Attempt  int               // 1 for the first
+	Decision classify.Decision // what the answer meant
+	Duration time.Duration     // from sending to the classified answer
+}
+
+// RetryEvent describes a retry about to be waited for.
+type RetryEvent struct {
+	Key      string
+	Attempt  int               // the attempt that failed
+	Wait     time.Duration     // how long the call waits before the next attempt
+	FromHint bool              // the wait comes from the server's hint
+	Decision classify.Decision // why: the failed attempt's classification
+}
+
+// GiveUpEvent describes a call that ends without success.
+type GiveUpEvent struct {
+	Key      string
+	Attempts int
+	Reason   string            // why no further attempt was made
+	Decision classify.Decision // the last attempt's classification
+	Err      error             // the error returned to the caller, nil if a response was
+}
+
+// BreakerEvent describes a circuit breaker's change of state.
+type BreakerEvent struct {
+	Key      string
+	From, To breaker.State
+}
+
+// SlogObserver returns an Observer that logs retries and give-ups at Info and
+// breaker changes at Warn to l, and attempts at Debug. Messages carry the key,
+// status, provider code and request id, never a credential.
+func SlogObserver(l *slog.Logger) Observer {
+	ctx := context.Background()
+	decision := func(d classify.Decision) slog.Attr {
+		return slog.Group("decision",
+			slog.String("verdict", d.Verdict.String()),
+			slog.Int("status", d.Status),
+			slog.String("code", d.Code),
+			slog.String("evidence", d.Evidence.String()),
+			slog.String("request_id", d.RequestID),
+			slog.Duration("retry_after", d.RetryAfter),
+		)
+	}
+	return Observer{
+		OnAttempt: func(e AttemptEvent) {
+			if l.Enabled(ctx, slog.LevelDebug) {
+				l.LogAttrs(ctx, slog.LevelDebug, "rebound attempt", slog.String("key", e.Key),
+					slog.Int("attempt", e.Attempt), slog.Duration("duration", e.Duration), decision(e.Decision))
+			}
+		},
+		OnRetry: func(e RetryEvent) {
+			l.LogAttrs(ctx, slog.LevelInfo, "rebound retry", slog.String("key", e.Key),
+				slog.Int("attempt", e.Attempt), slog.Duration("wait", e.Wait), slog.Bool("from_hint", e.FromHint),
+				decision(e.Decision))
+		},
+		OnGiveUp: func(e GiveUpEvent) {
+			attrs := []slog.Attr{slog.String("key", e.Key), slog.Int("attempts", e.Attempts),
+				slog.String("reason", e.Reason), decision(e.Decision)}
+			if e.Err != nil {
+				attrs = append(attrs, slog.String("error", classify.Redact(e.Err.Error())))
+			}
+			l.LogAttrs(ctx, slog.LevelInfo, "rebound give up", attrs...)
+		},
+		OnBreakerChange: func(e BreakerEvent) {
+			l.LogAttrs(ctx, slog.LevelWarn, "rebound breaker", slog.String("key", e.Key),
+				slog.String("from", e.From.String()), slog.String("to", e.To.String()))
+		},
+	}
+}

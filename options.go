@@ -1,0 +1,127 @@
+package rebound
+
+import (
+	"fmt"
+	"net/http"
+	"net/textproto"
+
+	"github.com/rebound-http/rebound/breaker"
+	"github.com/rebound-http/rebound/classify"
+	"github.com/rebound-http/rebound/ratelimit"
+	"github.com/rebound-http/rebound/retry"
+)
+
+// An Option configures a Transport in New.
+type Option func(*config)
+
+// KeyFunc names the upstream a request goes to; breakers and rate limits are
+// kept per key. body is the request body when it is buffered or replayable
+// (nil otherwise); a KeyFunc must not modify req or body.
+type KeyFunc func(req *http.Request, body []byte) string
+
+type config struct {
+	policy        retry.Policy
+	classifier    classify.Classifier
+	breaker       breaker.Settings
+	limits        ratelimit.Limits
+	keyFunc       KeyFunc
+	observer      Observer
+	idemHeader    string
+	attemptHeader string
+	errs          []error
+}
+
+func (c *config) fail(format string, args ...any) {
+	c.errs = append(c.errs, fmt.Errorf(format, args...))
+}
+
+// WithRetry sets the retry policy. Zero fields of p take their defaults
+// (see retry.Policy); invalid values make the Transport invalid.
+func WithRetry(p retry.Policy) Option {
+	return func(c *config) { c.policy = p }
+}
+
+// WithClassifier sets how responses are classified. The default is
+// classify.Default(), for callers who do not say which service they talk
+// to; pick a service's catalog (classify.OpenAI(), classify.Gateway(), …) or
+// a Preset when you know it.
+func WithClassifier(cl classify.Classifier) Option {
+	return func(c *config) {
+		if cl == nil {
+			c.fail("WithClassifier(nil)")
+			return
+		}
+		c.classifier = cl
+	}
+}
+
+// WithBreaker sets the per-key circuit breakers' settings. Zero fields take
+// their defaults (see breaker.Settings); Settings{Disabled: true} turns
+// breakers off.
+func WithBreaker(s breaker.Settings) Option {
+	return func(c *config) { c.breaker = s }
+}
+
+// WithRateLimits sets client-side rate limits per key. By default there are
+// none, but a server's hint on a 429 or an overloaded answer still sets a
+// cool-down shared by every request to that key.
+func WithRateLimits(l ratelimit.Limits) Option {
+	return func(c *config) { c.limits = l }
+}
+
+// WithKeyFunc sets how requests are grouped for breakers and rate limits.
+// The default, breaker.Key, is the host plus the model named in the path
+// (/models/{m}, /deployments/{m}) or in the JSON body's "model".
+func WithKeyFunc(f KeyFunc) Option {
+	return func(c *config) {
+		if f == nil {
+			c.fail("WithKeyFunc(nil)")
+			return
+		}
+		c.keyFunc = f
+	}
+}
+
+// WithObserver sets the functions told about attempts, retries, give-ups and
+// breaker state changes. Nil fields are skipped at no cost.
+func WithObserver(o Observer) Option {
+	return func(c *config) { c.observer = o }
+}
+
+// WithIdempotencyKey makes every call carry header (for example
+// "Idempotency-Key") with one random value shared by all of the call's
+// attempts, unless the caller's request already has that header.
+func WithIdempotencyKey(header string) Option {
+	return func(c *config) {
+		if !validHeaderName(header) {
+			c.fail("WithIdempotencyKey(%q): not a valid header name", header)
+			return
+		}
+		c.idemHeader = textproto.CanonicalMIMEHeaderKey(header)
+	}
+}
+
+// WithAttemptHeader makes every attempt carry header (for example
+// "X-Rebound-Attempt") set to its number, 1 for the first.
+func WithAttemptHeader(header string) Option {
+	return func(c *config) {
+		if !validHeaderName(header) {
+			c.fail("WithAttemptHeader(%q): not a valid header name", header)
+			return
+		}
+		c.attemptHeader = textproto.CanonicalMIMEHeaderKey(header)
+	}
+}
+
+func validHeaderName(h string) bool {
+	if h == "" {
+		return false
+	}
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		if c <= ' ' || c >= 0x7f || c == ':' {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,176 @@
+package retry
+
+import (
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Defaults applied by Budget.WithDefaults to zero fields.
+const (
+	DefaultBudgetRatio      = 0.2
+	DefaultBudgetMinRetries = 10
+	DefaultBudgetWindow     = 10 * time.Second
+)
+
+// budgetBuckets is how many slices a Budget's window is counted in.
+const budgetBuckets = 10
+
+// Budget caps retries across all calls of one Transport: over the last Window,
+// retries may number at most Ratio times the calls plus MinRetries.
+// The zero value is the default budget (20% of calls plus 10 per 10 s).
+type Budget struct {
+	// Disabled turns the budget off: every call may use all its attempts.
+	Disabled bool
+	// Ratio is the share of recent calls that may be retried. Zero means
+	// DefaultBudgetRatio (0.2); otherwise it must be above zero.
+	Ratio float64
+	// MinRetries is the floor of retries allowed per Window even with little
+	// traffic. Zero means DefaultBudgetMinRetries (10).
+	MinRetries int
+	// Window is how far back calls and retries are counted. Zero means
+	// DefaultBudgetWindow (10 s).
+	Window time.Duration
+}
+
+// Validate reports an invalid field, if any.
+func (b Budget) Validate() error {
+	switch {
+	case b.Ratio < 0 || math.IsNaN(b.Ratio) || math.IsInf(b.Ratio, 0):
+		return invalid("Budget.Ratio is %v; want 0 (default %v) or a positive number", b.Ratio, DefaultBudgetRatio)
+	case b.MinRetries < 0:
+		return invalid("Budget.MinRetries is %d; want 0 (default %d) or more", b.MinRetries, DefaultBudgetMinRetries)
+	case b.Window < 0:
+		return invalid("Budget.Window is %v; want 0 (default %v) or more", b.Window, DefaultBudgetWindow)
+	case b.Window > 0 && b.Window < budgetBuckets*time.Millisecond:
+		return invalid("Budget.Window is %v; want at least %v", b.Window, budgetBuckets*time.Millisecond)
+	}
+	return nil
+}
+
+// WithDefaults returns b with every zero field set to its default.
+func (b Budget) WithDefaults() Budget {
+	if b.Ratio == 0 {
+		b.Ratio = DefaultBudgetRatio
+	}
+	if b.MinRetries == 0 {
+		b.MinRetries = DefaultBudgetMinRetries
+	}
+	if b.Window == 0 {
+		b.Window = DefaultBudgetWindow
+	}
+	return b
+}
+
+// BudgetStats are an Account's counters: totals since it was made, and the
+// current window's view.
+type BudgetStats struct {
+	Calls   uint64 // calls recorded (first attempts)
+	Retries uint64 // retries granted
+	Denied  uint64 // retries refused because the budget was spent
+
+	WindowCalls   int64 // calls in the current window
+	WindowRetries int64 // retries granted in the current window
+	WindowAllowed int64 // retries the current window allows in all
+}
+
+// Account enforces a Budget. It is safe for concurrent use; Deposit, the
+// per-call cost, takes no lock except once per bucket period.
+type Account struct {
+	ratio   float64
+	floor   int64
+	width   int64 // bucket width in nanoseconds
+	buckets [budgetBuckets]bucket
+	rotate  sync.Mutex
+
+	calls, retries, denied atomic.Uint64
+}
+
+type bucket struct {
+	slot    atomic.Int64 // which time slot the counts belong to
+	calls   atomic.Int64
+	retries atomic.Int64
+}
+
+// NewAccount returns an Account for b (zero fields take their defaults).
+// It returns nil when b is Disabled; a nil *Account allows every retry.
+func NewAccount(b Budget) *Account {
+	if b.Disabled {
+		return nil
+	}
+	b = b.WithDefaults()
+	return &Account{ratio: b.Ratio, floor: int64(b.MinRetries), width: int64(b.Window) / budgetBuckets}
+}
+
+// Deposit records one call at now.
+func (a *Account) Deposit(now time.Time) {
+	if a == nil {
+		return
+	}
+	a.calls.Add(1)
+	a.current(now).calls.Add(1)
+}
+
+// Withdraw asks for one retry at now and records it if the budget allows.
+func (a *Account) Withdraw(now time.Time) bool {
+	if a == nil {
+		return true
+	}
+	b := a.current(now)
+	calls, retries := a.sum(now)
+	if float64(retries+1) > a.ratio*float64(calls)+float64(a.floor) {
+		a.denied.Add(1)
+		return false
+	}
+	b.retries.Add(1)
+	a.retries.Add(1)
+	return true
+}
+
+// Stats returns the counters as of now.
+func (a *Account) Stats(now time.Time) BudgetStats {
+	if a == nil {
+		return BudgetStats{}
+	}
+	calls, retries := a.sum(now)
+	return BudgetStats{
+		Calls: a.calls.Load(), Retries: a.retries.Load(), Denied: a.denied.Load(),
+		WindowCalls: calls, WindowRetries: retries,
+		WindowAllowed: int64(a.ratio*float64(calls)) + a.floor,
+	}
+}
+
+// current returns the bucket of now's slot, clearing it first if it last
+// counted an older slot.
+func (a *Account) current(now time.Time) *bucket {
+	slot := now.UnixNano() / a.width
+	i := slot % budgetBuckets
+	if i < 0 { // a time before 1970
+		i += budgetBuckets
+	}
+	b := &a.buckets[i]
+	if b.slot.Load() != slot {
+		a.rotate.Lock()
+		if b.slot.Load() != slot {
+			b.calls.Store(0)
+			b.retries.Store(0)
+			b.slot.Store(slot)
+		}
+		a.rotate.Unlock()
+	}
+	return b
+}
+
+// sum adds up the buckets whose slots fall in the window ending at now.
+func (a *Account) sum(now time.Time) (calls, retries int64) {
+	slot := now.UnixNano() / a.width
+	for i := range a.buckets {
+		b := &a.buckets[i]
+		if s := b.slot.Load(); s > slot-budgetBuckets && s <= slot {
+			calls += b.calls.Load()
+			retries += b.retries.Load()
+		}
+	}
+	return calls, retries
+}
