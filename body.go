@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"sync"
 )
 
 // bodyMode says how a request's body is replayed.
@@ -57,30 +58,43 @@ func prepareBody(req *http.Request, limit int64) (replay, error) {
 	return replay{mode: oneShot, buf: buf.Bytes(), rest: req.Body}, nil
 }
 
-// keyBody returns the body bytes a KeyFunc may look at, reading a GetBody
-// copy when needed. It returns nil when the body is absent, not replayable
-// or larger than limit.
-func (r *replay) keyBody(req *http.Request, limit int64) []byte {
+// keyBody calls f with the body bytes a KeyFunc may look at, reading a
+// GetBody copy into a pooled buffer when needed; f gets nil when the body is
+// absent, not replayable or larger than limit. The bytes are only valid
+// during f.
+func (r *replay) keyBody(req *http.Request, limit int64, f func([]byte) string) string {
 	switch r.mode {
 	case buffered, oneShot:
-		return r.buf
+		return f(r.buf)
 	case getBody:
-		if req.ContentLength > limit || limit < 0 {
-			return nil
+		n := req.ContentLength
+		if n < 0 || n > limit || n > maxPooledKeyBody {
+			return f(nil) // unknown or large: not worth a copy per request
 		}
 		rc, err := req.GetBody()
 		if err != nil {
-			return nil
+			return f(nil)
 		}
 		defer rc.Close()
-		b, err := io.ReadAll(io.LimitReader(rc, limit+1))
-		if err != nil || int64(len(b)) > limit {
-			return nil
+		bp := keyBufs.Get().(*[]byte)
+		defer keyBufs.Put(bp)
+		if int64(cap(*bp)) < n+1 {
+			*bp = make([]byte, n+1)
 		}
-		return b
+		b := (*bp)[:n+1]
+		got, err := io.ReadFull(rc, b)
+		if got != int(n) || !errors.Is(err, io.ErrUnexpectedEOF) {
+			return f(nil) // ContentLength was wrong
+		}
+		return f(b[:n])
 	}
-	return nil
+	return f(nil)
 }
+
+// maxPooledKeyBody bounds the GetBody copies read to find a request's key.
+const maxPooledKeyBody = 1 << 20
+
+var keyBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
 
 // body returns a fresh body for attempt n (1 for the first); for noBody it
 // returns req.Body as is.

@@ -160,20 +160,24 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, &Error{Err: fmt.Errorf("rebound: reading request body: %w", err)}
 	}
 	defer func() { c.body.close(req, c.sent) }()
-	c.key = t.keyFunc(req, c.body.keyBody(req, t.policy.MaxBodyBuffer))
+	c.key = c.body.keyBody(req, t.policy.MaxBodyBuffer, func(b []byte) string { return t.keyFunc(req, b) })
 	if t.idemHeader != "" && req.Header.Get(t.idemHeader) == "" {
 		c.idem = newIdempotencyKey()
 	}
-	t.budget.Deposit(t.now())
+	now := t.now() // the only clock read of a call that succeeds at once
+	t.budget.Deposit(now)
 
 	var (
 		resp *http.Response // the previous attempt's answer, until discarded
 		wait time.Duration  // the backoff or hint before this attempt
 	)
 	for {
+		if c.sched.Attempts() > 0 {
+			now = t.now()
+		}
 		// Admit the attempt before discarding the previous answer: when the
 		// attempt cannot go, the caller gets that answer rather than an error.
-		done, res, delay, aerr := c.admit(wait)
+		done, res, delay, aerr := c.admit(wait, now)
 		if aerr != nil {
 			if resp != nil {
 				c.observeGiveUp(aerr.Error(), nil)
@@ -224,9 +228,8 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 // wait would end after the deadline. On success the caller must report the
 // attempt's outcome through done (nil: no breaker) and, if it does not send,
 // give the reservation back.
-func (c *call) admit(wait time.Duration) (func(breaker.Outcome), ratelimit.Reservation, time.Duration, error) {
+func (c *call) admit(wait time.Duration, now time.Time) (func(breaker.Outcome), ratelimit.Reservation, time.Duration, error) {
 	t := c.t
-	now := t.now()
 	var done func(breaker.Outcome)
 	if t.breakers != nil {
 		var err error

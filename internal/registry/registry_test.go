@@ -97,4 +97,3 @@ func BenchmarkGetHit(b *testing.B) {
 		}
 	})
 }
-
