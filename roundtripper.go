@@ -190,9 +190,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if delay > 0 {
 			if err := t.sleep(c.ctx, delay); err != nil {
 				res.Cancel(t.now())
-				if done != nil {
-					done(breaker.Excluded)
-				}
+				done.Done(breaker.Excluded)
 				return nil, c.giveUp(err, "context done while waiting")
 			}
 		}
@@ -226,25 +224,23 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 // limiter and returns how long to wait before sending it: the longer of wait
 // and the limiter's delay. It fails at once when the breaker is open or the
 // wait would end after the deadline. On success the caller must report the
-// attempt's outcome through done (nil: no breaker) and, if it does not send,
+// attempt's outcome through the Ticket and, if it does not send,
 // give the reservation back.
-func (c *call) admit(wait time.Duration, now time.Time) (func(breaker.Outcome), ratelimit.Reservation, time.Duration, error) {
+func (c *call) admit(wait time.Duration, now time.Time) (breaker.Ticket, ratelimit.Reservation, time.Duration, error) {
 	t := c.t
-	var done func(breaker.Outcome)
+	var done breaker.Ticket
 	if t.breakers != nil {
 		var err error
 		if done, err = t.breakers.Allow(c.key, now); err != nil {
-			return nil, ratelimit.Reservation{}, 0, err
+			return done, ratelimit.Reservation{}, 0, err
 		}
 	}
 	res := t.limits.Reserve(c.key, now)
 	d := max(wait, res.Delay())
 	if dl, ok := c.ctx.Deadline(); ok && d > 0 && now.Add(d).After(dl) {
 		res.Cancel(now)
-		if done != nil {
-			done(breaker.Excluded)
-		}
-		return nil, ratelimit.Reservation{}, 0, &ratelimit.WaitError{Key: c.key, Wait: d, Left: dl.Sub(now)}
+		done.Done(breaker.Excluded)
+		return breaker.Ticket{}, ratelimit.Reservation{}, 0, &ratelimit.WaitError{Key: c.key, Wait: d, Left: dl.Sub(now)}
 	}
 	return done, res, d, nil
 }
@@ -252,14 +248,12 @@ func (c *call) admit(wait time.Duration, now time.Time) (func(breaker.Outcome), 
 // send makes one attempt and classifies its outcome, reporting it to the
 // breaker through done. A Retryable decision always comes with a response or
 // an error.
-func (c *call) send(done func(breaker.Outcome)) (*http.Response, error, classify.Decision) {
+func (c *call) send(done breaker.Ticket) (*http.Response, error, classify.Decision) {
 	t := c.t
 	n := c.sched.Attempted()
 	areq, err := c.request(n)
 	if err != nil {
-		if done != nil {
-			done(breaker.Excluded)
-		}
+		done.Done(breaker.Excluded)
 		return nil, err, classify.Decision{Verdict: classify.Fatal, Message: err.Error()}
 	}
 	var start time.Time
@@ -284,9 +278,7 @@ func (c *call) send(done func(breaker.Outcome)) (*http.Response, error, classify
 		resp.Request = c.req
 	}
 	c.last = d
-	if done != nil {
-		done(outcome(c.ctx, d, err))
-	}
+	done.Done(outcome(c.ctx, d, err))
 	if h := t.obs.OnAttempt; h != nil {
 		h(AttemptEvent{Key: c.key, Attempt: n, Decision: d, Duration: t.now().Sub(start)})
 	}

@@ -1,0 +1,32 @@
+// Package breaker keeps one circuit breaker per key (by default, per upstream
+// host and model) so that a failing model is cut off quickly while the others
+// keep serving.
+//
+// A Set holds the breakers. Before sending a request, the caller asks
+// Set.Allow for the request's key; a breaker that is open, or half-open with
+// all of its probes already in flight, rejects the request with an *OpenError
+// (errors.Is(err, ErrOpen) reports true) and no request should be sent.
+// Otherwise Allow returns a done function through which the caller reports
+// the request's Outcome once it is known.
+//
+// Each breaker is a gobreaker/v2 two-step circuit breaker. It trips open when
+// the share of failures among the outcomes reported in a rolling window
+// reaches Settings.FailureRatio, once at least Settings.MinRequests outcomes
+// have been reported; Excluded outcomes count neither way. After
+// Settings.OpenTimeout it lets Settings.HalfOpenProbes requests through, and
+// closes again only if all of them succeed. The breakers' windows and
+// timeouts run on the wall clock, which gobreaker reads itself.
+//
+// Breakers are created on first use and held in a bounded registry: at most
+// Settings.MaxKeys of them, with those unused for Settings.IdleTTL (or, when
+// the registry is full, the least recently used) dropped to make room. A
+// dropped breaker forgets its state.
+//
+// Key derives the default key of a request: its host, and the model named by
+// its path (/models/{m}, /deployments/{m}) or by the "model" member of its
+// JSON body, which ModelFromJSON finds without decoding the whole body.
+//
+// New builds a Set from Settings, whose zero value is ready to use; the zero
+// Set allows every request, as if Settings.Disabled were set. A Set is safe
+// for concurrent use by multiple goroutines.
+package breaker

@@ -1,0 +1,63 @@
+package breaker_test
+
+import (
+	"errors"
+	"fmt"
+	"net/http/httptest"
+	"strings"
+	"time"
+
+	"github.com/rebound-http/rebound/breaker"
+)
+
+// One breaker per model: the failing model trips while the other stays closed.
+func Example() {
+	set, err := breaker.New(breaker.Settings{
+		MinRequests: 4,
+		OnStateChange: func(key string, from, to breaker.State) {
+			fmt.Printf("%s: %s -> %s\n", key, from, to)
+		},
+	})
+	if err != nil {
+		panic(err)
+	}
+	const big, small = "api.example.com/big-model", "api.example.com/small-model"
+	now := time.Now()
+	for range 4 {
+		done, _ := set.Allow(big, now)
+		done.Done(breaker.Failure) // say, a 503
+		done, _ = set.Allow(small, now)
+		done.Done(breaker.Success)
+	}
+
+	_, err = set.Allow(big, now)
+	var open *breaker.OpenError
+	fmt.Println(errors.Is(err, breaker.ErrOpen), errors.As(err, &open) && open.Key == big)
+
+	done, err := set.Allow(small, now)
+	fmt.Println(err)
+	done.Done(breaker.Success)
+
+	fmt.Println(set.State(big), set.State(small))
+	// Output:
+	// api.example.com/big-model: closed -> open
+	// true true
+	// <nil>
+	// open closed
+}
+
+func ExampleKey() {
+	body := `{"model":"gpt-4o","messages":[{"role":"user","content":"Hi"}]}`
+	req := httptest.NewRequest("POST", "https://api.openai.com/v1/chat/completions", strings.NewReader(body))
+	fmt.Println(breaker.Key(req, []byte(body)))
+
+	req = httptest.NewRequest("POST", "https://generativelanguage.googleapis.com/v1beta/models/gemini-1.5-pro:generateContent", nil)
+	fmt.Println(breaker.Key(req, nil))
+
+	req = httptest.NewRequest("GET", "https://api.openai.com/v1/files", nil)
+	fmt.Println(breaker.Key(req, nil))
+	// Output:
+	// api.openai.com/gpt-4o
+	// generativelanguage.googleapis.com/gemini-1.5-pro
+	// api.openai.com
+}

@@ -1,0 +1,308 @@
+package breaker
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"math/bits"
+	"unicode/utf8"
+)
+
+// maxDepth is how deeply arrays and objects may nest, the top-level object
+// included; encoding/json rejects deeper input with the same limit.
+const maxDepth = 10000
+
+// scanModel finds the "model" member of the JSON object in b and returns its
+// value's string token, quotes included. plain reports that the text between
+// the quotes is the value as it is (no escapes, valid UTF-8). ok is false when
+// b is not an object, is malformed up to the end of that member, has no
+// "model" member, or its value is not a string.
+func scanModel(b []byte) (tok []byte, plain, ok bool) {
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return nil, false, false
+	}
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return nil, false, false
+	}
+	for {
+		if i >= len(b) || b[i] != '"' {
+			return nil, false, false
+		}
+		end, esc := skipString(b, i)
+		if end < 0 {
+			return nil, false, false
+		}
+		model := isModelKey(b[i:end], esc)
+		i = skipSpace(b, end)
+		if i >= len(b) || b[i] != ':' {
+			return nil, false, false
+		}
+		i = skipSpace(b, i+1)
+		if model {
+			if i >= len(b) || b[i] != '"' {
+				return nil, false, false
+			}
+			end, esc := skipString(b, i)
+			if end < 0 {
+				return nil, false, false
+			}
+			if j := skipSpace(b, end); j >= len(b) || (b[j] != ',' && b[j] != '}') {
+				return nil, false, false
+			}
+			tok = b[i:end]
+			return tok, !esc && utf8.Valid(tok[1:len(tok)-1]), true
+		}
+		if i = skipValue(b, i, 1); i < 0 {
+			return nil, false, false
+		}
+		i = skipSpace(b, i)
+		if i >= len(b) || b[i] != ',' { // '}' ends an object without "model"
+			return nil, false, false
+		}
+		i = skipSpace(b, i+1)
+	}
+}
+
+// isModelKey reports whether the string token tok, with escapes if esc, is
+// "model".
+func isModelKey(tok []byte, esc bool) bool {
+	if !esc {
+		return string(tok) == `"model"`
+	}
+	if len(tok) > 2+5*len(`\u0000`) { // longer than "model" fully escaped
+		return false
+	}
+	s, ok := unquote(tok)
+	return ok && s == "model"
+}
+
+// unquote decodes a JSON string token as encoding/json does.
+func unquote(tok []byte) (string, bool) {
+	var s string
+	if err := json.Unmarshal(tok, &s); err != nil {
+		return "", false
+	}
+	return s, true
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) {
+		switch b[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// skipValue returns the index just past the JSON value at b[i:], or -1 if it
+// is malformed. depth is the nesting depth of the container holding it.
+func skipValue(b []byte, i, depth int) int {
+	if i >= len(b) {
+		return -1
+	}
+	switch c := b[i]; {
+	case c == '"':
+		end, _ := skipString(b, i)
+		return end
+	case c == '{':
+		return skipObject(b, i, depth+1)
+	case c == '[':
+		return skipArray(b, i, depth+1)
+	case c == 't':
+		return skipLiteral(b, i, "true")
+	case c == 'f':
+		return skipLiteral(b, i, "false")
+	case c == 'n':
+		return skipLiteral(b, i, "null")
+	case c == '-' || '0' <= c && c <= '9':
+		return skipNumber(b, i)
+	}
+	return -1
+}
+
+func skipObject(b []byte, i, depth int) int {
+	if depth > maxDepth {
+		return -1
+	}
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return i + 1
+	}
+	for {
+		if i >= len(b) || b[i] != '"' {
+			return -1
+		}
+		if i, _ = skipString(b, i); i < 0 {
+			return -1
+		}
+		i = skipSpace(b, i)
+		if i >= len(b) || b[i] != ':' {
+			return -1
+		}
+		if i = skipValue(b, skipSpace(b, i+1), depth); i < 0 {
+			return -1
+		}
+		i = skipSpace(b, i)
+		if i >= len(b) {
+			return -1
+		}
+		switch b[i] {
+		case ',':
+			i = skipSpace(b, i+1)
+		case '}':
+			return i + 1
+		default:
+			return -1
+		}
+	}
+}
+
+func skipArray(b []byte, i, depth int) int {
+	if depth > maxDepth {
+		return -1
+	}
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == ']' {
+		return i + 1
+	}
+	for {
+		if i = skipValue(b, i, depth); i < 0 {
+			return -1
+		}
+		i = skipSpace(b, i)
+		if i >= len(b) {
+			return -1
+		}
+		switch b[i] {
+		case ',':
+			i = skipSpace(b, i+1)
+		case ']':
+			return i + 1
+		default:
+			return -1
+		}
+	}
+}
+
+func skipLiteral(b []byte, i int, lit string) int {
+	if len(b)-i < len(lit) || string(b[i:i+len(lit)]) != lit {
+		return -1
+	}
+	return i + len(lit)
+}
+
+// skipNumber returns the index just past the JSON number at b[i:], or -1.
+func skipNumber(b []byte, i int) int {
+	if b[i] == '-' {
+		i++
+	}
+	switch {
+	case i >= len(b):
+		return -1
+	case b[i] == '0':
+		i++
+	case '1' <= b[i] && b[i] <= '9':
+		i = skipDigits(b, i+1)
+	default:
+		return -1
+	}
+	if i < len(b) && b[i] == '.' {
+		j := skipDigits(b, i+1)
+		if j == i+1 {
+			return -1
+		}
+		i = j
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		j := skipDigits(b, i)
+		if j == i {
+			return -1
+		}
+		i = j
+	}
+	return i
+}
+
+func skipDigits(b []byte, i int) int {
+	for i < len(b) && '0' <= b[i] && b[i] <= '9' {
+		i++
+	}
+	return i
+}
+
+// Masks for finding, eight bytes at a time, the bytes a JSON string cannot
+// hold as they are: '"', '\\' and control characters.
+const (
+	ones   = 0x0101010101010101
+	highs  = 0x8080808080808080
+	quotes = '"' * ones
+	backs  = '\\' * ones
+	spaces = 0x20 * ones
+)
+
+// special returns a word whose lowest set bit is the high bit of the first
+// byte of x (in little-endian order) that is '"', '\\' or below 0x20, or 0
+// if there is none. (The tests for a zero byte and for a byte below n flag
+// the first such byte exactly; a borrow may flag later bytes falsely.)
+func special(x uint64) uint64 {
+	q, s := x^quotes, x^backs
+	return ((q-ones)&^q | (s-ones)&^s | (x-spaces)&^x) & highs
+}
+
+// skipString returns the index just past the JSON string at b[i:] (b[i] is
+// '"') and whether it holds escapes, or -1 if it is malformed. It checks
+// escapes and control characters, not UTF-8, like encoding/json.Valid.
+func skipString(b []byte, i int) (end int, esc bool) {
+	j := i + 1
+	for {
+		for j+8 <= len(b) {
+			if m := special(binary.LittleEndian.Uint64(b[j:])); m != 0 {
+				j += bits.TrailingZeros64(m) / 8
+				break
+			}
+			j += 8
+		}
+		for ; j < len(b); j++ { // at most 8 bytes, or the string's end
+			c := b[j]
+			if c == '"' {
+				return j + 1, esc
+			}
+			if c == '\\' {
+				break
+			}
+			if c < 0x20 {
+				return -1, false
+			}
+		}
+		if j >= len(b) {
+			return -1, false
+		}
+		esc = true
+		if j+1 >= len(b) {
+			return -1, false
+		}
+		switch b[j+1] {
+		case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			j += 2
+		case 'u':
+			if len(b)-j < 6 || !isHex(b[j+2]) || !isHex(b[j+3]) || !isHex(b[j+4]) || !isHex(b[j+5]) {
+				return -1, false
+			}
+			j += 6
+		default:
+			return -1, false
+		}
+	}
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}

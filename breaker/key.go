@@ -1,0 +1,114 @@
+package breaker
+
+import (
+	"net/http"
+	"strings"
+	"unicode/utf8"
+)
+
+// Key returns the default breaker key of req: its host, followed by "/" and
+// the model the request addresses when one is found, as in
+// "api.openai.com/gpt-4o" or "generativelanguage.googleapis.com/gemini-1.5-pro".
+// A request that names no model gets the host alone, as in "api.openai.com".
+//
+// The host is req.URL.Host, or req.Host when that is empty, lower-cased; a
+// port stays as it is. The model is taken from the URL path first (see
+// ModelFromPath), then from the "model" member of body (see ModelFromJSON),
+// which is the request body, or nil when it is not at hand. An empty model
+// counts as none. Since a host never holds a "/", the host of a key is
+// everything before its first "/".
+func Key(req *http.Request, body []byte) string {
+	host := req.Host
+	path := ""
+	if req.URL != nil {
+		if req.URL.Host != "" {
+			host = req.URL.Host
+		}
+		path = req.URL.Path
+	}
+	host = lower(host)
+	if m, ok := ModelFromPath(path); ok {
+		return host + "/" + m
+	}
+	if tok, plain, ok := scanModel(body); ok && len(tok) > len(`""`) {
+		if plain {
+			return host + "/" + string(tok[1:len(tok)-1]) // one allocation: the result
+		}
+		if m, ok := unquote(tok); ok && m != "" {
+			return host + "/" + m
+		}
+	}
+	return host
+}
+
+// ModelFromPath returns the model named by a URL path: the first segment
+// that follows a "models" or "deployments" segment, cut at its first ":"
+// (Gemini's method suffix), provided that leaves it non-empty. Empty
+// segments ("//") are skipped. It recognizes
+//
+//	/v1beta/models/{model}:generateContent                 Gemini
+//	/v1/projects/{p}/locations/{l}/publishers/{pub}/models/{model}:predict
+//	                                                       Vertex AI
+//	/openai/deployments/{model}/chat/completions           Azure OpenAI
+//	/v1/models/{model}                                     model retrieval
+//
+// with or without the leading "/". A query or fragment ("?…", "#…") is
+// ignored, so a request URI may be passed as well as a path. The result is
+// a substring of path.
+func ModelFromPath(path string) (string, bool) {
+	after := false // the last non-empty segment was "models" or "deployments"
+	start := 0
+	for i := 0; ; i++ {
+		end := i == len(path) || path[i] == '?' || path[i] == '#'
+		if !end && path[i] != '/' {
+			continue
+		}
+		if seg := path[start:i]; seg != "" {
+			if after {
+				if c := strings.IndexByte(seg, ':'); c >= 0 {
+					seg = seg[:c]
+				}
+				if seg != "" {
+					return seg, true
+				}
+			}
+			after = seg == "models" || seg == "deployments"
+		}
+		if end {
+			return "", false
+		}
+		start = i + 1
+	}
+}
+
+// lower returns s lower-cased, without allocating when it already is.
+func lower(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; 'A' <= c && c <= 'Z' || c >= utf8.RuneSelf {
+			return strings.ToLower(s)
+		}
+	}
+	return s
+}
+
+// ModelFromJSON returns the value of the "model" member of the JSON object in
+// body, if that member is a string, unescaped as encoding/json would. Members
+// of nested objects and text inside strings are never taken for it. The body
+// is not decoded: it is scanned
+// member by member, nested values skipped, and only as far as the "model"
+// member. What comes before that member must be well-formed JSON; what comes
+// after it is not read, so when a body has several "model" members the first
+// one counts (encoding/json would take the last).
+//
+// It returns false when body is not a JSON object, is malformed before its
+// "model" member ends, has no such member, or that member is not a string.
+func ModelFromJSON(body []byte) (string, bool) {
+	tok, plain, ok := scanModel(body)
+	if !ok {
+		return "", false
+	}
+	if plain {
+		return string(tok[1 : len(tok)-1]), true
+	}
+	return unquote(tok)
+}

@@ -1,0 +1,398 @@
+package breaker
+
+import (
+	"bytes"
+	"encoding/json"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+type modelCase struct {
+	in    string
+	want  string
+	found bool
+}
+
+var jsonCases = []modelCase{
+	{`{"model":"gpt-4o"}`, "gpt-4o", true},
+	{" \n\t\r{ \"model\" :\n\"gpt-4o\" , \"stream\":true}", "gpt-4o", true},
+	{`{"messages":[{"role":"user","content":"hi"}],"model":"gpt-4o","temperature":0.7}`, "gpt-4o", true},
+	{`{"model":""}`, "", true},
+	{`{"model":"模型-1"}`, "模型-1", true},
+	// Escapes in the value or the key.
+	{`{"model":"gpt\u002d4o"}`, "gpt-4o", true},
+	{`{"model":"a\"b\\c\/d\n"}`, "a\"b\\c/d\n", true},
+	{`{"mod\u0065l":"x"}`, "x", true},
+	{`{"\u006d\u006f\u0064\u0065\u006c":"x"}`, "x", true},
+	{`{"model\u0000":"x"}`, "", false},
+	{"{\"model\":\"\xff\"}", "\ufffd", true}, // as encoding/json decodes it
+	// Only the top-level member counts.
+	{`{"a":{"model":"x"}}`, "", false},
+	{`{"a":{"model":"x"},"model":"y"}`, "y", true},
+	{`{"a":[{"model":"x"},["model","x"]],"model":"y"}`, "y", true},
+	{`{"content":"\"model\":\"x\"","model":"y"}`, "y", true},
+	{`{"content":"{\"model\":\"x\"}"}`, "", false},
+	{`{"a":"model","b":"x"}`, "", false},
+	{`{"Model":"x","MODEL":"y"}`, "", false},
+	{`{"a":"\\","model":"y"}`, "y", true}, // escaped backslash before a quote
+	{`{"a":"\\\"model\":","model":"y"}`, "y", true},
+	// The first "model" member decides.
+	{`{"model":"a","model":"b"}`, "a", true},
+	{`{"model":1,"model":"b"}`, "", false},
+	// Not a string.
+	{`{"model":4}`, "", false},
+	{`{"model":null}`, "", false},
+	{`{"model":true}`, "", false},
+	{`{"model":["x"]}`, "", false},
+	{`{"model":{"id":"x"}}`, "", false},
+	// Not an object.
+	{``, "", false},
+	{`   `, "", false},
+	{`null`, "", false},
+	{`"model"`, "", false},
+	{`["model","x"]`, "", false},
+	{`{}`, "", false},
+	{"\xef\xbb\xbf{\"model\":\"x\"}", "", false}, // a BOM is not JSON
+	{`model=x`, "", false},
+	// Malformed before or at the member.
+	{`{`, "", false},
+	{`{"model"`, "", false},
+	{`{"model":`, "", false},
+	{`{"model":"x`, "", false},
+	{`{"model":"x"`, "", false},
+	{`{"model":"x" "y"}`, "", false},
+	{`{"model" "x"}`, "", false},
+	{`{model:"x"}`, "", false},
+	{`{'model':'x'}`, "", false},
+	{`{,"model":"x"}`, "", false},
+	{`{"a":1,,"model":"x"}`, "", false},
+	{`{"a":1,}`, "", false},
+	{`{"a":tru,"model":"x"}`, "", false},
+	{`{"a":nul,"model":"x"}`, "", false},
+	{`{"a":01,"model":"x"}`, "", false},
+	{`{"a":1.,"model":"x"}`, "", false},
+	{`{"a":1e,"model":"x"}`, "", false},
+	{`{"a":-,"model":"x"}`, "", false},
+	{`{"a":+1,"model":"x"}`, "", false},
+	{`{"a":"\q","model":"x"}`, "", false},
+	{`{"a":"\u12G4","model":"x"}`, "", false},
+	{"{\"a\":\"line\nbreak\",\"model\":\"x\"}", "", false},
+	{"{\"model\":\"tab\there\"}", "", false},
+	{`{"a":[1 2],"model":"x"}`, "", false},
+	{`{"a":{"b"},"model":"x"}`, "", false},
+	{`{"a":[,],"model":"x"}`, "", false},
+	{`{"a":]`, "", false},
+	{`{"a":{"b":1]}`, "", false},
+	// Well-formed values of every kind before the member.
+	{`{"a":-1.5e+10,"b":0,"c":[true,false,null,[],{}],"d":{"e":"f"},"g":1E-2,"model":"x"}`, "x", true},
+	// Not read past the member.
+	{`{"model":"x", garbage`, "x", true},
+	{`{"model":"x"}}}`, "x", true},
+}
+
+func TestModelFromJSON(t *testing.T) {
+	check := func(t *testing.T, c modelCase) {
+		t.Helper()
+		got, found := ModelFromJSON([]byte(c.in))
+		if got != c.want || found != c.found {
+			t.Errorf("ModelFromJSON(%q) = %q, %v; want %q, %v", c.in, got, found, c.want, c.found)
+		}
+		if c.found && json.Valid([]byte(c.in)) {
+			agreeWithEncodingJSON(t, []byte(c.in), got, found)
+		}
+	}
+	for _, c := range jsonCases {
+		check(t, c)
+	}
+}
+
+func TestModelFromJSONNesting(t *testing.T) {
+	for _, depth := range []int{maxDepth - 1, maxDepth, maxDepth + 1} {
+		nested := strings.Repeat("[", depth-1) + strings.Repeat("]", depth-1)
+		body := []byte(`{"a":` + nested + `,"model":"x"}`) // depth containers, the object included
+		_, found := ModelFromJSON(body)
+		if valid := json.Valid(body); found != valid {
+			t.Errorf("depth %d: found %v, encoding/json says valid %v", depth, found, valid)
+		}
+	}
+}
+
+var pathCases = []modelCase{
+	{"/v1beta/models/gemini-1.5-pro:generateContent", "gemini-1.5-pro", true},
+	{"/v1beta/models/gemini-1.5-pro:streamGenerateContent?alt=sse", "gemini-1.5-pro", true},
+	{"models/gemini-pro:generateContent", "gemini-pro", true},
+	{"/v1/projects/p/locations/us-central1/publishers/google/models/gemini-1.5-flash:predict", "gemini-1.5-flash", true},
+	{"/openai/deployments/my-gpt4/chat/completions?api-version=2024-02-01", "my-gpt4", true},
+	{"/openai/deployments/my-gpt4?api-version=2024-02-01", "my-gpt4", true},
+	{"/openai/deployments/dep#frag", "dep", true},
+	{"/v1/models/gpt-4o", "gpt-4o", true},
+	{"/v1/models/gpt-4o/", "gpt-4o", true},
+	{"//models//x", "x", true},
+	{"/models/:generateContent/models/y", "y", true},
+	{"/v1/models", "", false},
+	{"/v1/models/", "", false},
+	{"/v1/models?x=/models/y", "", false},
+	{"/v1/models/:count", "", false},
+	{"/v1/chat/completions", "", false},
+	{"/v1/mymodels/x", "", false},
+	{"/v1/Models/x", "", false},
+	{"/deploymentsx/y", "", false},
+	{"", "", false},
+	{"/", "", false},
+	{"?models/x", "", false},
+}
+
+func TestModelFromPath(t *testing.T) {
+	for _, c := range pathCases {
+		if got, found := ModelFromPath(c.in); got != c.want || found != c.found {
+			t.Errorf("ModelFromPath(%q) = %q, %v; want %q, %v", c.in, got, found, c.want, c.found)
+		}
+	}
+}
+
+func TestKey(t *testing.T) {
+	check := func(t *testing.T, req *http.Request, body, want string) {
+		t.Helper()
+		var b []byte
+		if body != "" {
+			b = []byte(body)
+		}
+		if got := Key(req, b); got != want {
+			t.Errorf("Key(%s %s, %q) = %q, want %q", req.Method, req.URL, body, got, want)
+		}
+	}
+	newReq := func(method, url string) *http.Request { return httptest.NewRequest(method, url, nil) }
+	chat := "https://api.openai.com/v1/chat/completions"
+	for _, c := range []struct {
+		req        *http.Request
+		body, want string
+	}{
+		{newReq("GET", "https://api.openai.com/v1/models"), "", "api.openai.com"},
+		{newReq("POST", chat), `{"model":"gpt-4o","messages":[]}`, "api.openai.com/gpt-4o"},
+		{newReq("POST", chat), `{"messages":[{"model":"no"}],"model":"gpt-4o-mini"}`, "api.openai.com/gpt-4o-mini"},
+		{newReq("POST", chat), `{"model":"gpt\u002d4o"}`, "api.openai.com/gpt-4o"},
+		{newReq("POST", chat), `{"model":""}`, "api.openai.com"},
+		{newReq("POST", chat), `{"model":7}`, "api.openai.com"},
+		{newReq("POST", chat), `model=gpt-4o`, "api.openai.com"},
+		{newReq("POST", chat), `{"model":"meta-llama/Llama-3-8B"}`, "api.openai.com/meta-llama/Llama-3-8B"},
+		{newReq("POST", "https://API.OpenAI.com/v1/chat/completions"), `{"model":"gpt-4o"}`, "api.openai.com/gpt-4o"},
+		{newReq("POST", "http://localhost:8080/v1/chat/completions"), `{"model":"m"}`, "localhost:8080/m"},
+		{newReq("POST", "https://generativelanguage.googleapis.com/v1beta/models/gemini-1.5-pro:generateContent?key=k"),
+			`{"model":"ignored","contents":[]}`, "generativelanguage.googleapis.com/gemini-1.5-pro"},
+		{newReq("POST", "https://x.openai.azure.com/openai/deployments/gpt4-prod/chat/completions?api-version=2024-02-01"),
+			`{"messages":[]}`, "x.openai.azure.com/gpt4-prod"},
+		// Credentials in the URL never reach the key.
+		{newReq("POST", "https://user:sk-proj-secret@generativelanguage.googleapis.com/v1beta/models/gemini-pro:generateContent?key=AIza-secret"),
+			"", "generativelanguage.googleapis.com/gemini-pro"},
+		// A server-side request: the URL has no host, req.Host has it.
+		{func() *http.Request {
+			r := newReq("POST", "/v1/chat/completions")
+			r.Host = "Inference.Example"
+			return r
+		}(), `{"model":"m"}`, "inference.example/m"},
+	} {
+		check(t, c.req, c.body, c.want)
+	}
+	if got := Key(&http.Request{Host: "h"}, nil); got != "h" {
+		t.Errorf("Key with a nil URL = %q, want %q", got, "h")
+	}
+}
+
+// firstModel decodes body with encoding/json, member by member, and returns
+// the first top-level "model" member if it is a string, and how many such
+// members there are. body must be valid JSON.
+func firstModel(t *testing.T, body []byte) (model string, isString bool, count int) {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return "", false, 0
+	}
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			t.Fatalf("decoding %q: %v", body, err)
+		}
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			t.Fatalf("decoding %q: %v", body, err)
+		}
+		if key != "model" {
+			continue
+		}
+		if count++; count == 1 && raw[0] == '"' {
+			isString = json.Unmarshal(raw, &model) == nil
+		}
+	}
+	return model, isString, count
+}
+
+// agreeWithEncodingJSON checks ModelFromJSON's answer for valid JSON body
+// against encoding/json.
+func agreeWithEncodingJSON(t *testing.T, body []byte, got string, found bool) {
+	t.Helper()
+	want, isString, count := firstModel(t, body)
+	if got != want || found != isString {
+		t.Fatalf("ModelFromJSON(%q) = %q, %v; encoding/json's first member: %q, %v", body, got, found, want, isString)
+	}
+	if count != 1 {
+		return // a map keeps the last member
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(body, &m); err != nil {
+		t.Fatalf("json.Unmarshal(%q): %v", body, err)
+	}
+	var s string
+	isString = json.Unmarshal(m["model"], &s) == nil && m["model"][0] == '"'
+	if got != s || found != isString {
+		t.Fatalf("ModelFromJSON(%q) = %q, %v; encoding/json's map: %q, %v", body, got, found, s, isString)
+	}
+}
+
+func FuzzModelFromJSON(f *testing.F) {
+	for _, c := range jsonCases {
+		f.Add([]byte(c.in))
+	}
+	f.Add(chatBody(2<<10, false))
+	f.Fuzz(checkModelFromJSON)
+}
+
+// checkModelFromJSON checks ModelFromJSON(body) against encoding/json.
+func checkModelFromJSON(t *testing.T, body []byte) {
+	got, found := ModelFromJSON(body)
+	if json.Valid(body) {
+		agreeWithEncodingJSON(t, body, got, found)
+	}
+	if !found {
+		return
+	}
+	// Whatever follows, the body up to the member, closed, is a valid
+	// object holding that member.
+	tok, _, _ := scanModel(body)
+	end := len(tok) + cap(body) - cap(tok)
+	prefix := append(body[:end:end], '}')
+	if !json.Valid(prefix) {
+		t.Fatalf("ModelFromJSON(%q) found %q but %q is not valid JSON", body, got, prefix)
+	}
+	agreeWithEncodingJSON(t, prefix, got, found)
+}
+
+// TestModelFromJSONRandom checks ModelFromJSON against encoding/json on
+// generated objects, valid and slightly broken: the fuzzer, starting from
+// bytes, rarely builds deep valid JSON.
+func TestModelFromJSONRandom(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	n := 20000
+	if testing.Short() {
+		n = 2000
+	}
+	for range n {
+		body := genObject(rng, 0, true)
+		switch rng.IntN(4) {
+		case 0: // drop a byte
+			i := rng.IntN(len(body))
+			body = append(body[:i], body[i+1:]...)
+		case 1: // change a byte to one that matters to JSON
+			const bytes = `"\{}[],:0eE.-+tfnu ` + "\n\x00\xff"
+			body[rng.IntN(len(body))] = bytes[rng.IntN(len(bytes))]
+		case 2: // cut short
+			body = body[:rng.IntN(len(body))]
+		}
+		checkModelFromJSON(t, body)
+	}
+}
+
+func genObject(rng *rand.Rand, depth int, top bool) []byte {
+	b := []byte{'{'}
+	for i := range rng.IntN(5) {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, genSpace(rng)...)
+		if rng.IntN(3) == 0 || top && rng.IntN(2) == 0 {
+			b = append(b, []string{`"model"`, `"mod\u0065l"`, `"Model"`, `"model "`}[rng.IntN(4)]...)
+		} else {
+			b = append(b, genString(rng)...)
+		}
+		b = append(b, genSpace(rng)...)
+		b = append(b, ':')
+		b = append(b, genSpace(rng)...)
+		b = append(b, genValue(rng, depth+1)...)
+		b = append(b, genSpace(rng)...)
+	}
+	return append(b, '}')
+}
+
+func genValue(rng *rand.Rand, depth int) []byte {
+	k := rng.IntN(8)
+	if depth > 4 && k >= 6 {
+		k = 0
+	}
+	switch k {
+	case 0, 1, 2:
+		return genString(rng)
+	case 3:
+		return []byte([]string{"0", "-1", "12.5", "1e9", "-0.0E-3", "true", "false", "null"}[rng.IntN(8)])
+	case 4:
+		return []byte(`"model"`)
+	case 5, 6:
+		return genObject(rng, depth, false)
+	}
+	b := []byte{'['}
+	for i := range rng.IntN(4) {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, genValue(rng, depth+1)...)
+	}
+	return append(b, ']')
+}
+
+func genString(rng *rand.Rand) []byte {
+	parts := []string{"a", "model", `\"`, `\\`, `\n`, `\u00e9`, `\ud83d\ude80`, "é", "🚀", `\/`, ":", ",", "{", "}", `\"model\":\"x\"`, "abcdefghijklmnop"}
+	b := []byte{'"'}
+	for range rng.IntN(6) {
+		b = append(b, parts[rng.IntN(len(parts))]...)
+	}
+	return append(b, '"')
+}
+
+func genSpace(rng *rand.Rand) []byte {
+	return []byte([]string{"", "", "", " ", "\n\t", "\r\n  "}[rng.IntN(6)])
+}
+
+func FuzzModelFromPath(f *testing.F) {
+	for _, c := range pathCases {
+		f.Add(c.in)
+	}
+	f.Fuzz(func(t *testing.T, path string) {
+		m, found := ModelFromPath(path)
+		if !found {
+			if m != "" {
+				t.Fatalf("ModelFromPath(%q) = %q with found false", path, m)
+			}
+			return
+		}
+		if m == "" || strings.ContainsAny(m, "/?#:") {
+			t.Fatalf("ModelFromPath(%q) = %q: empty or holds a separator", path, m)
+		}
+		if !followsSegment(path, m) {
+			t.Fatalf("ModelFromPath(%q) = %q, which does not follow a models or deployments segment", path, m)
+		}
+	})
+}
+
+// followsSegment reports whether m is found in path right after "/models/"
+// or "/deployments/" (or those at its start), with any number of slashes
+// around it.
+func followsSegment(path, m string) bool {
+	segs := strings.FieldsFunc(path, func(r rune) bool { return r == '/' })
+	for i := 0; i+1 < len(segs); i++ {
+		if (segs[i] == "models" || segs[i] == "deployments") && strings.HasPrefix(segs[i+1], m) {
+			return true
+		}
+	}
+	return false
+}
