@@ -71,3 +71,40 @@ func BenchmarkTransport(b *testing.B) {
 		}
 	}
 }
+
+// TestSuccessPathAllocations holds the success path to its allocation budget
+// over the bare RoundTripper: +1 for a GET (gobreaker's per-request
+// closure), +3 for a POST (plus GetBody's reader and its wrapper, used to
+// find the model).
+func TestSuccessPathAllocations(t *testing.T) {
+	bare := &memTransport{body: []byte(`{}`)}
+	tr := New(bare)
+	for _, tc := range []struct {
+		name  string
+		extra float64
+		req   func() *http.Request
+	}{
+		{"get", 1, func() *http.Request {
+			r, _ := http.NewRequest("GET", "http://api.example.com/v1/models", nil)
+			return r
+		}},
+		{"post-1KiB", 3, func() *http.Request {
+			r, _ := http.NewRequest("POST", "http://api.example.com/v1/chat/completions", strings.NewReader(chat1KiB))
+			return r
+		}},
+	} {
+		run := func(rt http.RoundTripper) float64 {
+			return testing.AllocsPerRun(200, func() {
+				resp, err := rt.RoundTrip(tc.req())
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+			})
+		}
+		run(tr) // intern the key, build the breaker
+		if b, r := run(bare), run(tr); r-b > tc.extra {
+			t.Errorf("%s: %v allocs/op through rebound, %v bare: %v extra, budget %v", tc.name, r, b, r-b, tc.extra)
+		}
+	}
+}

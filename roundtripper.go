@@ -13,6 +13,7 @@ import (
 
 	"github.com/rebound-http/rebound/breaker"
 	"github.com/rebound-http/rebound/classify"
+	"github.com/rebound-http/rebound/internal/registry"
 	"github.com/rebound-http/rebound/ratelimit"
 	"github.com/rebound-http/rebound/retry"
 )
@@ -26,10 +27,11 @@ type Transport struct {
 	err        error // configuration error; every RoundTrip fails with it
 	policy     retry.Policy
 	classifier classify.Classifier
-	budget     *retry.Account // nil: no budget
-	breakers   *breaker.Set   // nil: breakers off
-	limits     *ratelimit.Set // always set: cool-downs work without limits
-	keyFunc    KeyFunc
+	budget     *retry.Account        // nil: no budget
+	breakers   *breaker.Set          // nil: breakers off
+	limits     *ratelimit.Set        // always set: cool-downs work without limits
+	keyFunc    KeyFunc               // nil: breaker.Key, interned in keys
+	keys       *registry.Map[string] // interned default keys
 	obs        Observer
 	idemHeader string
 	attHeader  string
@@ -81,7 +83,7 @@ func New(next http.RoundTripper, opts ...Option) *Transport {
 	}
 	t.keyFunc = c.keyFunc
 	if t.keyFunc == nil {
-		t.keyFunc = breaker.Key
+		t.keys = registry.New(maxInternedKeys, 10*time.Minute, func(k string) string { return k })
 	}
 	if !c.breaker.Disabled {
 		bs := c.breaker
@@ -133,6 +135,20 @@ func (t *Transport) Stats() Stats {
 	return s
 }
 
+// key returns the key of req. The default key is built in a stack buffer and
+// interned, so that a request to a known model allocates nothing for it.
+func (t *Transport) key(req *http.Request, body []byte, now time.Time) string {
+	if t.keyFunc != nil {
+		return t.keyFunc(req, body)
+	}
+	var buf [128]byte
+	return t.keys.GetBytes(breaker.AppendKey(buf[:0], req, body), now)
+}
+
+// maxInternedKeys bounds the interned default keys; past it the least
+// recently used are dropped (and simply allocated again if they return).
+const maxInternedKeys = 4096
+
 // call is the state of one RoundTrip.
 type call struct {
 	t     *Transport
@@ -160,11 +176,11 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, &Error{Err: fmt.Errorf("rebound: reading request body: %w", err)}
 	}
 	defer func() { c.body.close(req, c.sent) }()
-	c.key = c.body.keyBody(req, t.policy.MaxBodyBuffer, func(b []byte) string { return t.keyFunc(req, b) })
+	now := t.now() // the only clock read of a call that succeeds at once
+	c.key = c.body.keyBody(req, t.policy.MaxBodyBuffer, func(b []byte) string { return t.key(req, b, now) })
 	if t.idemHeader != "" && req.Header.Get(t.idemHeader) == "" {
 		c.idem = newIdempotencyKey()
 	}
-	now := t.now() // the only clock read of a call that succeeds at once
 	t.budget.Deposit(now)
 
 	var (

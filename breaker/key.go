@@ -18,6 +18,13 @@ import (
 // counts as none. Since a host never holds a "/", the host of a key is
 // everything before its first "/".
 func Key(req *http.Request, body []byte) string {
+	var buf [128]byte
+	return string(AppendKey(buf[:0], req, body)) // one allocation: the result
+}
+
+// AppendKey appends Key(req, body) to dst and returns the extended buffer,
+// so that a caller can look the key up without allocating it.
+func AppendKey(dst []byte, req *http.Request, body []byte) []byte {
 	host := req.Host
 	path := ""
 	if req.URL != nil {
@@ -26,19 +33,19 @@ func Key(req *http.Request, body []byte) string {
 		}
 		path = req.URL.Path
 	}
-	host = lower(host)
+	dst = append(dst, lower(host)...)
 	if m, ok := ModelFromPath(path); ok {
-		return host + "/" + m
+		return append(append(dst, '/'), m...)
 	}
 	if tok, plain, ok := scanModel(body); ok && len(tok) > len(`""`) {
 		if plain {
-			return host + "/" + string(tok[1:len(tok)-1]) // one allocation: the result
+			return append(append(dst, '/'), tok[1:len(tok)-1]...)
 		}
 		if m, ok := unquote(tok); ok && m != "" {
-			return host + "/" + m
+			return append(append(dst, '/'), m...)
 		}
 	}
-	return host
+	return dst
 }
 
 // ModelFromPath returns the model named by a URL path: the first segment

@@ -82,6 +82,20 @@ func (m *Map[V]) Get(key string, now time.Time) V {
 	return e.v
 }
 
+// GetBytes is Get for a key held in a byte slice: finding an existing key
+// allocates nothing; only a new key is copied into a string.
+func (m *Map[V]) GetBytes(key []byte, now time.Time) V {
+	if r := m.read.Load(); r != nil {
+		if e := (*r)[string(key)]; e != nil { // no allocation: the compiler looks up the bytes
+			if t := now.UnixNano(); t-e.last.Load() > touchEvery {
+				e.last.Store(t)
+			}
+			return e.v
+		}
+	}
+	return m.Get(string(key), now)
+}
+
 // Peek returns the value for key without creating it or marking it used.
 func (m *Map[V]) Peek(key string) (V, bool) {
 	m.mu.Lock()
