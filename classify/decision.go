@@ -64,13 +64,18 @@ func (e Evidence) String() string {
 
 // Decision is what a Classifier concluded about one response or transport
 // error. The zero value is a Success with status 0 and no hint.
+//
+// A 200 text/event-stream response whose first event reports an error gets
+// Status 200 with a Retryable or Fatal Verdict: the stream opened, but it
+// carries no answer.
 type Decision struct {
 	// Verdict is the conclusion.
 	Verdict Verdict
 	// Status is the HTTP status code, or 0 when there was no response.
 	Status int
-	// Code is the provider's machine-readable error code ("rate_limited",
-	// "RATE_LIMIT_EXCEEDED", …), empty when the body carried none.
+	// Code is the provider's machine-readable error code or id
+	// ("rate_limited", "RATE_LIMIT_EXCEEDED", …), redacted, empty when the
+	// body carried none.
 	Code string
 	// Type is the provider's error type ("overloaded_error",
 	// "invalid_request_error", …), empty when the body carried none.
@@ -79,10 +84,13 @@ type Decision struct {
 	// redacted (see Redact), or the transport error's text.
 	Message string
 	// RequestID is the provider's request id from the body or from the
-	// x-request-id / request-id headers, empty when none was sent.
+	// x-request-id, request-id or x-amzn-requestid headers, redacted, empty
+	// when none was sent. It is left empty for a plain success, whose
+	// headers are not read.
 	RequestID string
 	// RetryAfter is how long the server asked the client to wait before
-	// retrying; zero when it gave no hint (or a date in the past).
+	// retrying, at most MaxHint (see ParseRetryAfter); zero when it gave no
+	// hint, a date in the past, or the status is below 400.
 	RetryAfter time.Duration
 	// Evidence says what decided the Verdict.
 	Evidence Evidence

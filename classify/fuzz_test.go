@@ -1,0 +1,196 @@
+package classify
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// fuzzPeek is a small MaxPeek so that fuzzed bodies cross the bound.
+const fuzzPeek = 256
+
+// checkDecision checks invariants every Decision of a response holds.
+func checkDecision(t *testing.T, d Decision, status int) {
+	t.Helper()
+	if d.Verdict > Fatal || d.Evidence > ByBody {
+		t.Fatalf("invalid Decision %+v", d)
+	}
+	if d.Status != status {
+		t.Fatalf("Decision.Status = %d, want %d", d.Status, status)
+	}
+	if d.RetryAfter < 0 || d.RetryAfter > MaxHint {
+		t.Fatalf("Decision.RetryAfter = %v, out of [0, MaxHint]", d.RetryAfter)
+	}
+	for _, s := range []string{d.Code, d.Type, d.Message, d.RequestID} {
+		if Redact(s) != s {
+			t.Fatalf("Decision field %q is not redacted", s)
+		}
+	}
+	if status < 400 && d.Verdict == Success && d.Evidence != ByStatus {
+		t.Fatalf("success decided by %v", d.Evidence)
+	}
+	if d.Evidence == ByStatus && d.Verdict != StatusVerdict(status) {
+		t.Fatalf("status %d decided %v, StatusVerdict says %v", status, d.Verdict, StatusVerdict(status))
+	}
+}
+
+// classifyBytes classifies a response with body data, read in reads of at
+// most chunk bytes, and checks the peek bound and the body given back.
+func classifyBytes(t *testing.T, c *Catalog, status int, ctype string, data []byte, chunk int) Decision {
+	t.Helper()
+	u := &upstream{r: &splitReader{data: data, chunk: chunk}}
+	resp := &http.Response{StatusCode: status, Header: hdr("Content-Type", ctype), Body: u, ContentLength: -1}
+	d := c.Classify(resp, nil)
+	if u.read > fuzzPeek {
+		t.Fatalf("Classify read %d bytes, MaxPeek is %d", u.read, fuzzPeek)
+	}
+	got, err := io.ReadAll(resp.Body)
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("body after Classify = %q, %v; want %q", got, err, data)
+	}
+	return d
+}
+
+// splitReader returns data in reads of at most chunk bytes.
+type splitReader struct {
+	data  []byte
+	chunk int
+}
+
+func (r *splitReader) Read(p []byte) (int, error) {
+	if len(r.data) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p[:min(len(p), r.chunk)], r.data)
+	r.data = r.data[n:]
+	return n, nil
+}
+
+func FuzzErrorBody(f *testing.F) {
+	for _, s := range []string{
+		`{"error":{"code":"rate_limited","message":"Rate limit exceeded","request_id":"9f3c"}}`,
+		`{"error":"permission denied [scope_insufficient]: ik_live_x","code":"scope_insufficient"}`,
+		`{"errorId":"RATE_LIMIT_EXCEEDED","message":"m","requestId":"r","error":{"type":"server_error","code":"service_error"}}`,
+		`{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"},"request_id":"r"}`,
+		`{"error":{"code":503,"message":null}}`, `{"error":{"code":"x","mess`, `<html>`, ``, "\xef\xbb\xbf{}",
+		`{"error":[1,2],"code":{"a":"b"},"type":"error"}`,
+	} {
+		f.Add([]byte(s), uint16(429))
+	}
+	c := Default()
+	c.MaxPeek = fuzzPeek
+	f.Fuzz(func(t *testing.T, data []byte, status uint16) {
+		st := 400 + int(status)%200
+		info, ok := parseErrorBody(data)
+		if !ok && info != (errorInfo{}) {
+			t.Fatalf("parseErrorBody failed but returned %+v", info)
+		}
+		d := classifyBytes(t, c, st, "application/json", data, len(data)+1)
+		checkDecision(t, d, st)
+		if len(data) <= fuzzPeek && ok && d.Code != Redact(firstOf(info.id, info.code, info.topCode)) {
+			t.Fatalf("Decision.Code = %q, body says %+v", d.Code, info)
+		}
+		if d2 := classifyBytes(t, c, st, "application/json", data, 3); d2 != d {
+			t.Fatalf("reads of 3 bytes decide %+v, one read %+v", d2, d)
+		}
+	})
+}
+
+func FuzzEventStream(f *testing.F) {
+	for _, s := range []string{
+		"data: {\"id\":1}\n\ndata: [DONE]\n\n",
+		"event: error\ndata: {\"error\":{\"code\":\"stream_error\"}}\n\n",
+		"event: error\r\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\"}}\r\n\r\n",
+		": ping\r\rdata: {\"error\":{\"code\":\"x\"}}\r\r",
+		"retry: 10\n\nevent: error\ndata: oops\n\n",
+	} {
+		f.Add([]byte(s))
+	}
+	c := Gateway()
+	c.MaxPeek = fuzzPeek
+	f.Fuzz(func(t *testing.T, data []byte) {
+		d := classifyBytes(t, c, 200, "text/event-stream", data, len(data)+1)
+		checkDecision(t, d, 200)
+		for _, chunk := range []int{1, 2, 7} {
+			if d2 := classifyBytes(t, c, 200, "text/event-stream", data, chunk); d2 != d {
+				t.Fatalf("reads of %d bytes decide %+v, one read %+v", chunk, d2, d)
+			}
+		}
+	})
+}
+
+// checkHint checks what every hint parser returns.
+func checkHint(t *testing.T, in string, d time.Duration, ok bool) {
+	t.Helper()
+	if d < 0 || d > MaxHint || (!ok && d != 0) {
+		t.Fatalf("hint %q = %v, %v", in, d, ok)
+	}
+}
+
+func FuzzRetryAfter(f *testing.F) {
+	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	for _, s := range []string{"120", "0", "1.5", "-5", "99999999999999999999", "NaN", "Sat, 01 Mar 2025 12:01:00 GMT",
+		"Saturday, 01-Mar-25 11:00:00 GMT", "Sat Mar  1 12:00:30 2025", "soon"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d, ok := parseRetryAfter(s, now)
+		checkHint(t, s, d, ok)
+		d2, ok2 := ParseRetryAfter(hdr("Retry-After", s), now)
+		if d2 != d || ok2 != ok {
+			t.Fatalf("ParseRetryAfter(Retry-After: %q) = %v, %v; parseRetryAfter %v, %v", s, d2, ok2, d, ok)
+		}
+	})
+}
+
+func FuzzRetryAfterMs(f *testing.F) {
+	for _, s := range []string{"20", "1500.5", "0.0000001", "-1", "NaN", "+Inf", "1e3", "99999999999999999999", ".", strings.Repeat("9", 400)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d, ok := parseRetryAfterMs(s)
+		checkHint(t, s, d, ok)
+	})
+}
+
+func FuzzResetDuration(f *testing.F) {
+	for _, s := range []string{"1s", "6m0s", "20ms", "1m30.5s", "-1s", "99999999999999999999h", "1", "0", "1.5µs", "soon"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d, ok := parseReset(s)
+		checkHint(t, s, d, ok)
+		if td, err := time.ParseDuration(strings.TrimSpace(s)); err == nil && td >= 0 && td <= MaxHint && (d != td || !ok) {
+			t.Fatalf("parseReset(%q) = %v, %v; time.ParseDuration says %v", s, d, ok, td)
+		}
+	})
+}
+
+func FuzzRedact(f *testing.F) {
+	for _, s := range []string{"ik_live_proj1234… is a data key", "task-force sk-abc", "Bearer x.y", "sk-ant-…", "sk-", "ik_sdk_ token"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		r := Redact(s)
+		if Redact(r) != r {
+			t.Fatalf("Redact(%q) = %q, not idempotent", s, r)
+		}
+		// After redaction every key value is at most an ellipsis.
+		for i := 0; i < len(r); i++ {
+			if p := prefixAt(r, i); p > 0 {
+				if v := r[i+p : valueEnd(r, i+p)]; v != "" && v != ellipsis {
+					t.Fatalf("Redact(%q) = %q keeps value %q", s, r, v)
+				}
+			}
+		}
+		if strings.Contains(s, "sk-") || strings.Contains(s, "ik_") || strings.Contains(strings.ToLower(s), "bearer ") {
+			return
+		}
+		if r != s {
+			t.Fatalf("Redact(%q) = %q, changed a string without keys", s, r)
+		}
+	})
+}

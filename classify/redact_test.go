@@ -1,0 +1,56 @@
+package classify
+
+import "testing"
+
+func TestRedact(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"ik_live_proj1234… is a data key", "ik_live_… is a data key"},
+		{"permission denied [wrong_credential_type]: ik_live_proj1234… is a data key; the management plane requires an ik_sdk_ token",
+			"permission denied [wrong_credential_type]: ik_live_… is a data key; the management plane requires an ik_sdk_ token"},
+		{"set INFERENCEKEY_SDK_TOKEN=ik_sdk_a1B2c3", "set INFERENCEKEY_SDK_TOKEN=ik_sdk_…"},
+		{"apiKey: 'ik_pub_live_…'", "apiKey: 'ik_pub_…'"},
+		{"--api-key ik_live_secret", "--api-key ik_live_…"},
+		{"see ik_live_ docs", "see ik_live_ docs"},
+		{"prefix glued:xik_live_abc", "prefix glued:xik_live_…"}, // ik_ prefixes count anywhere
+		{"sk-abc123", "sk-…"},
+		{"key sk-proj-Ab_cD-9.x/y+z=~ is bad", "key sk-proj-… is bad"},
+		{"key sk-ant-api03-Zz9.", "key sk-ant-…."},
+		{"(sk-abc)", "(sk-…)"},
+		{`"sk-abc"`, `"sk-…"`},
+		{"task-force", "task-force"},
+		{"risk-free ask-me mask-on desk-sk-abc", "risk-free ask-me mask-on desk-sk-…"},
+		{"_sk-abc", "_sk-abc"},
+		{"starts with sk-, and", "starts with sk-, and"},
+		{"Authorization: Bearer eyJhbGci.eyJzdWIi.SflKx", "Authorization: Bearer …"},
+		{"authorization: bearer abc", "authorization: bearer …"},
+		{"BEARER abc", "BEARER …"},
+		{"Bearer YOUR_KEY", "Bearer …"},
+		{"unbearer abc", "unbearer abc"},
+		{"Bearer sk-abc", "Bearer …"},
+		{"two: sk-a and ik_sdk_b", "two: sk-… and ik_sdk_…"},
+		{"ümlaut sk-abc", "ümlaut sk-…"},
+		{"sk-abc…def rest", "sk-… rest"},
+		{"", ""},
+		{"nothing here", "nothing here"},
+		{"sk-", "sk-"},
+		{"ik_live_…", "ik_live_…"},
+	} {
+		if got := Redact(tc.in); got != tc.want {
+			t.Errorf("Redact(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+		if got := Redact(tc.want); got != tc.want {
+			t.Errorf("Redact is not idempotent: Redact(%q) = %q", tc.want, got)
+		}
+	}
+}
+
+func TestRedactNoAlloc(t *testing.T) {
+	s := "permission denied [scope_insufficient]: this credential cannot perform the requested operation (task-force, an ik_sdk_ token)"
+	if n := testing.AllocsPerRun(100, func() {
+		if Redact(s) != s {
+			t.Fatal("redacted a clean string")
+		}
+	}); n != 0 {
+		t.Errorf("Redact of a clean string allocates %v times, want 0", n)
+	}
+}
