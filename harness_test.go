@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"sort"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -146,7 +145,6 @@ type reply struct {
 type hit struct {
 	at       time.Time // on the fake clock, when given
 	path     string
-	model    string
 	bodyHash [32]byte
 	header   http.Header
 }
@@ -250,10 +248,4 @@ func newTestTransport(t *testing.T, clock *fakeClock, blocking bool, opts ...Opt
 		t.Fatalf("New: %v", err)
 	}
 	return withClock(tr, clock, blocking), ct
-}
-
-func sortedDurations(ds []time.Duration) []time.Duration {
-	ds = append([]time.Duration(nil), ds...)
-	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
-	return ds
 }

@@ -210,7 +210,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 				return nil, c.giveUp(err, "context done while waiting")
 			}
 		}
-		r, err, d := c.send(done)
+		r, d, err := c.send(done)
 		if d.Verdict != classify.Retryable {
 			if err != nil {
 				return nil, c.giveUp(err, "fatal transport error")
@@ -264,13 +264,13 @@ func (c *call) admit(wait time.Duration, now time.Time) (breaker.Ticket, ratelim
 // send makes one attempt and classifies its outcome, reporting it to the
 // breaker through done. A Retryable decision always comes with a response or
 // an error.
-func (c *call) send(done breaker.Ticket) (*http.Response, error, classify.Decision) {
+func (c *call) send(done breaker.Ticket) (*http.Response, classify.Decision, error) {
 	t := c.t
 	n := c.sched.Attempted()
 	areq, err := c.request(n)
 	if err != nil {
 		done.Done(breaker.Excluded)
-		return nil, err, classify.Decision{Verdict: classify.Fatal, Message: err.Error()}
+		return nil, classify.Decision{Verdict: classify.Fatal, Message: err.Error()}, err
 	}
 	var start time.Time
 	if t.obs.OnAttempt != nil {
@@ -301,7 +301,7 @@ func (c *call) send(done breaker.Ticket) (*http.Response, error, classify.Decisi
 	if d.Verdict == classify.Retryable && resp == nil && err == nil {
 		d.Verdict = classify.Fatal // a classifier bug; nothing to retry with
 	}
-	return resp, err, d
+	return resp, d, err
 }
 
 // next decides about a retry after the retryable decision d: the wait before
