@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/rebound-http/rebound/ratelimit"
 )
 
 // memTransport answers every request with a canned 200 at once, reading and
@@ -40,6 +42,8 @@ func BenchmarkTransport(b *testing.B) {
 	}{
 		{"bare", bare},
 		{"rebound", New(bare)},
+		// Breakers on (the default) and a generous limit on every key.
+		{"rebound-limited", New(bare, WithRateLimits(ratelimit.Limits{Default: ratelimit.Limit{Rate: 1e9, Burst: 1 << 20}}))},
 	}
 	cases := []struct {
 		name string
