@@ -204,10 +204,18 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		discard(resp)
 		resp = nil
 		if delay > 0 {
+			// Hold no breaker slot while asleep (a half-open breaker has only
+			// a few): give it back and ask again when the wait is over.
+			done.Done(breaker.Excluded)
 			if err := t.sleep(c.ctx, delay); err != nil {
 				res.Cancel(t.now())
-				done.Done(breaker.Excluded)
 				return nil, c.giveUp(err, "context done while waiting")
+			}
+			if t.breakers != nil {
+				var err error
+				if done, err = t.breakers.Allow(c.key, t.now()); err != nil {
+					return nil, c.giveUp(err, err.Error())
+				}
 			}
 		}
 		r, d, err := c.send(done)
