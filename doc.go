@@ -32,4 +32,10 @@
 // Every discarded response body is drained (bounded) and closed so its
 // connection is reused. Waits end at once when the context is done, and no
 // wait starts that would end after the context's deadline.
+//
+// Give requests a deadline. A server's hint on a retryable answer starts a
+// cool-down shared by every request to that key (at most
+// ratelimit.Limits.MaxCoolDown, 60 s by default): a call with a deadline
+// that the cool-down would outlast fails at once with ErrWouldExceedDeadline,
+// but a call without one waits the cool-down out.
 package rebound

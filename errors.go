@@ -47,7 +47,11 @@ type Error struct {
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString("rebound: ")
-	if e.Key != "" {
+	cause := "failed"
+	if e.Err != nil {
+		cause = e.Err.Error()
+	}
+	if e.Key != "" && !strings.Contains(cause, e.Key) { // breaker and limiter errors name it
 		b.WriteString(e.Key)
 		b.WriteString(": ")
 	}
@@ -73,11 +77,7 @@ func (e *Error) Error() string {
 		}
 		b.WriteString(": ")
 	}
-	if e.Err != nil {
-		b.WriteString(e.Err.Error())
-	} else {
-		b.WriteString("failed")
-	}
+	b.WriteString(cause)
 	return classify.Redact(b.String())
 }
 

@@ -35,8 +35,9 @@ func (c *config) fail(format string, args ...any) {
 	c.errs = append(c.errs, fmt.Errorf(format, args...))
 }
 
-// WithRetry sets the retry policy. Zero fields of p take their defaults
-// (see retry.Policy); invalid values make the Transport invalid.
+// WithRetry sets the retry policy. It replaces the whole policy: zero fields
+// of p take their defaults (see retry.Policy), not the values of an earlier
+// WithRetry. Invalid values make the Transport invalid.
 func WithRetry(p retry.Policy) Option {
 	return func(c *config) { c.policy = p }
 }
