@@ -214,3 +214,22 @@ func TestLimiterPacesRequests(t *testing.T) {
 		}
 	}
 }
+
+func TestRetryWaitsForHalfOpenBreaker(t *testing.T) {
+	// The first answer trips the breaker; the call, holding a retryable
+	// answer with time to spare, waits for the breaker's probe instead of
+	// giving up, and its retry is that probe.
+	u := newUpstream(t, nil, reply{status: 503, body: `{"error":{"code":"model_overloaded"}}`}, ok200)
+	base := &http.Transport{}
+	defer base.CloseIdleConnections()
+	tr := New(base, WithBreaker(breaker.Settings{MinRequests: 1, FailureRatio: 1, OpenTimeout: 20 * time.Millisecond}),
+		WithRetry(retry.Policy{InitialInterval: time.Millisecond, MaxInterval: time.Millisecond}))
+	start := time.Now()
+	resp, _, err := do(t, tr, post(t, u.URL, chatBody))
+	if err != nil || resp.StatusCode != 200 || len(u.Hits()) != 2 {
+		t.Fatalf("resp %v err %v after %d requests; want a 200 after 2", resp, err, len(u.Hits()))
+	}
+	if waited := time.Since(start); waited < 20*time.Millisecond {
+		t.Fatalf("retried after %v, before the breaker's open timeout", waited)
+	}
+}

@@ -216,7 +216,7 @@ func TestSharedCoolDownAfter429(t *testing.T) {
 	if err := <-results; err != nil {
 		t.Fatalf("other model: %v", err)
 	}
-	clock.Advance(1100 * time.Millisecond) // past the hint and its jitter
+	clock.Advance(1400 * time.Millisecond) // past the hint, its jitter and the release spread
 	for i := 0; i < 20; i++ {
 		select {
 		case err := <-results:

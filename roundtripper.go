@@ -2,11 +2,12 @@ package rebound
 
 import (
 	"context"
-	"crypto/rand"
+	cryptorand "crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"time"
@@ -145,6 +146,13 @@ func (t *Transport) key(req *http.Request, body []byte, now time.Time) string {
 	return t.keys.GetBytes(breaker.AppendKey(buf[:0], req, body), now)
 }
 
+// The spread added to a wait on a shared cool-down: a quarter of the wait,
+// within these bounds.
+const (
+	minReleaseJitter = 100 * time.Millisecond
+	maxReleaseJitter = 250 * time.Millisecond
+)
+
 // maxInternedKeys bounds the interned default keys; past it the least
 // recently used are dropped (and simply allocated again if they return).
 const maxInternedKeys = 4096
@@ -261,6 +269,17 @@ func (c *call) admit(wait time.Duration, now time.Time) (breaker.Ticket, ratelim
 	}
 	res := t.limits.Reserve(c.key, now)
 	d := max(wait, res.Delay())
+	if cool := res.Cooling(); cool > 0 && res.Delay() >= wait {
+		// Callers held by a shared cool-down would all be released at its
+		// end: spread them, a little past it, so they do not land at once.
+		// The spread does not shrink with the time left, or the callers
+		// that came last would still land together.
+		spread := min(max(cool/4, minReleaseJitter), maxReleaseJitter)
+		d += time.Duration(rand.Int64N(int64(spread) + 1))
+		if dl, ok := c.ctx.Deadline(); ok && now.Add(d).After(dl) {
+			d = max(wait, res.Delay()) // not at the cost of the deadline
+		}
+	}
 	if dl, ok := c.ctx.Deadline(); ok && d > 0 && now.Add(d).After(dl) {
 		res.Cancel(now)
 		done.Done(breaker.Excluded)
@@ -328,10 +347,21 @@ func (c *call) next(d classify.Decision) (time.Duration, string) {
 	if s != retry.Continue {
 		return 0, s.String()
 	}
-	if t.breakers != nil && t.breakers.State(c.key) == breaker.Open {
-		return 0, "circuit open"
+	if t.breakers != nil {
+		// The key's breaker is open: wait for its probes rather than give
+		// up, when that fits, spread so the probes go first.
+		if until, open := t.breakers.OpenUntil(c.key); open {
+			w := until.Sub(now) + time.Duration(rand.Int64N(int64(maxReleaseJitter)+1))
+			if w > t.policy.MaxHint || left >= 0 && w > left {
+				return 0, "circuit open"
+			}
+			wait = max(wait, w)
+		}
 	}
-	if !t.budget.Withdraw(now) {
+	// A retry that waits out the server's own hint is not charged: the server
+	// paced it, and the shared cool-down holds every caller of the key
+	// meanwhile. The budget bounds the retries the client alone decides on.
+	if d.RetryAfter == 0 && !t.budget.Withdraw(now) {
 		return 0, retry.StopBudget.String()
 	}
 	return wait, ""
@@ -435,7 +465,7 @@ func closeBody(req *http.Request) {
 
 func newIdempotencyKey() string {
 	var b [16]byte
-	rand.Read(b[:])
+	cryptorand.Read(b[:])
 	return hex.EncodeToString(b[:])
 }
 

@@ -218,6 +218,23 @@ func (s *Set) Allow(key string, now time.Time) (Ticket, error) {
 	return Ticket{b: b, report: report}, nil
 }
 
+// OpenUntil reports whether key's breaker is open and, if so, when it will
+// let probes through (a time that may have passed: the breaker turns
+// half-open on its next use). It takes no lock.
+func (s *Set) OpenUntil(key string) (time.Time, bool) {
+	if s.reg == nil {
+		return time.Time{}, false
+	}
+	b, ok := s.reg.Peek(key)
+	if !ok {
+		return time.Time{}, false
+	}
+	if e := b.open.Load(); e != nil {
+		return e.Until, true
+	}
+	return time.Time{}, false
+}
+
 // State returns the state of key's breaker: Closed for a key the Set does not
 // hold. An open breaker whose OpenTimeout has passed turns half-open here.
 func (s *Set) State(key string) State {

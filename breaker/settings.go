@@ -9,10 +9,10 @@ import (
 // Defaults used for zero fields of Settings.
 const (
 	defaultFailureRatio   = 0.5
-	defaultMinRequests    = 10
+	defaultMinRequests    = 20
 	defaultWindow         = 10 * time.Second
 	defaultBuckets        = 10
-	defaultOpenTimeout    = 5 * time.Second
+	defaultOpenTimeout    = 1 * time.Second
 	defaultHalfOpenProbes = 3
 	defaultMaxKeys        = 1024
 	defaultIdleTTL        = 10 * time.Minute
@@ -39,7 +39,7 @@ type Settings struct {
 
 	// MinRequests is how many outcomes (successes and failures; Excluded
 	// outcomes do not count) the window must hold before FailureRatio is
-	// considered. Zero means 10.
+	// considered. Zero means 20.
 	MinRequests uint32
 
 	// Window is the length of the rolling window over which outcomes are
@@ -52,7 +52,7 @@ type Settings struct {
 	Buckets int
 
 	// OpenTimeout is how long a tripped breaker stays open, rejecting
-	// every request, before it turns half-open. Zero means 5s.
+	// every request, before it turns half-open. Zero means 1s.
 	OpenTimeout time.Duration
 
 	// HalfOpenProbes is how many requests a half-open breaker lets through;

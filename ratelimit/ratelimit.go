@@ -111,10 +111,16 @@ func (s *Set) newEntry(key string) *entry {
 // A Reservation is one slot taken by Set.Reserve. The zero Reservation has no
 // delay and nothing to cancel.
 type Reservation struct {
-	r     *rate.Reservation // nil when the key is not limited
-	e     *entry
-	delay time.Duration
+	r       *rate.Reservation // nil when the key is not limited
+	e       *entry
+	delay   time.Duration
+	cooling time.Duration
 }
+
+// Cooling returns how much of Delay is the key's cool-down, zero when the
+// key is not cooling. Callers released together at a cool-down's end may
+// want to add jitter to it.
+func (r Reservation) Cooling() time.Duration { return r.cooling }
 
 // Delay returns how long after the time passed to Reserve the caller must
 // wait before sending. Zero means send at once. It returns rate.InfDuration
@@ -163,11 +169,12 @@ func (s *Set) Reserve(key string, now time.Time) Reservation {
 		return Reservation{} // only cool-downs create entries here
 	}
 	at := e.clock(now)
+	cooling := at.Sub(now)
 	if e.lim == nil {
-		return Reservation{delay: at.Sub(now)}
+		return Reservation{delay: cooling, cooling: cooling}
 	}
 	r := e.lim.ReserveN(at, 1)
-	return Reservation{r: r, e: e, delay: r.DelayFrom(now)}
+	return Reservation{r: r, e: e, delay: r.DelayFrom(now), cooling: cooling}
 }
 
 // CoolDown holds key until until, as decided at now: Reserve and Wait make

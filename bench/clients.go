@@ -1,0 +1,160 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/failsafe-go/failsafe-go/circuitbreaker"
+	"github.com/failsafe-go/failsafe-go/failsafehttp"
+	"github.com/failsafe-go/failsafe-go/retrypolicy"
+	"github.com/hashicorp/go-retryablehttp"
+
+	"github.com/rebound-http/rebound"
+)
+
+// client is one HTTP client under test. Every client is built over the same
+// kind of base transport, so only its retry logic differs.
+type client struct {
+	// name is the short name used by the -clients flag and in the report.
+	name string
+	// config says how the client is set up, for the report.
+	config string
+	// attempts is the most requests the client sends for one call.
+	attempts int
+	// delays are the waits before attempts 2, 3, … (upper bounds when
+	// jittered, server hints aside); they bound the attempts a call deadline
+	// leaves room for.
+	delays []time.Duration
+	// retriesFatal says whether the client retries 4xx answers other than
+	// 408 and 429.
+	retriesFatal bool
+	// new returns the client over base.
+	new func(base http.RoundTripper) *http.Client
+}
+
+// Client names, in report order.
+const (
+	clientBare      = "bare"
+	clientNaive     = "naive"
+	clientRetryable = "retryablehttp"
+	clientFailsafe  = "failsafe"
+	clientRebound   = "rebound"
+)
+
+// naiveDelay is the naive loop's fixed wait between attempts.
+const naiveDelay = 500 * time.Millisecond
+
+func clients() []client {
+	return []client{
+		{
+			name: clientBare, config: "`http.Client`, no retry", attempts: 1,
+			new: func(base http.RoundTripper) *http.Client { return &http.Client{Transport: base} },
+		},
+		{
+			name: clientNaive, config: "loop: 3 attempts, any error or non-2xx retried after a fixed 500 ms", attempts: 3,
+			delays: []time.Duration{naiveDelay, naiveDelay}, retriesFatal: true,
+			new: func(base http.RoundTripper) *http.Client {
+				return &http.Client{Transport: &naiveRetry{next: base, attempts: 3, delay: naiveDelay}}
+			},
+		},
+		{
+			name: clientRetryable, config: "hashicorp/go-retryablehttp `NewClient()` defaults (5 attempts, backoff 1 s…30 s, Retry-After on 429/503), logger off", attempts: 5,
+			delays: []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second},
+			new: func(base http.RoundTripper) *http.Client {
+				c := retryablehttp.NewClient()
+				c.Logger = nil
+				c.HTTPClient = &http.Client{Transport: base}
+				return &http.Client{Transport: &retryablehttp.RoundTripper{Client: c}}
+			},
+		},
+		{
+			name: clientFailsafe, config: "failsafe-go `failsafehttp.NewRoundTripper(base, failsafehttp.NewRetryPolicyBuilder().Build(), circuitbreaker.NewWithDefaults())` (3 attempts, no delay, Retry-After on 429/503; breaker counts errors)", attempts: 3,
+			delays: []time.Duration{0, 0},
+			new: func(base http.RoundTripper) *http.Client {
+				rp := failsafehttp.NewRetryPolicyBuilder().Build()
+				cb := circuitbreaker.NewWithDefaults[*http.Response]()
+				return &http.Client{Transport: failsafehttp.NewRoundTripper(base, rp, cb)}
+			},
+		},
+		{
+			name: clientRebound, config: "`rebound.New(base)` defaults (4 attempts, full-jitter backoff 0.5 s…8 s, hints honoured, budget, breakers)", attempts: 4,
+			delays: []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second},
+			new: func(base http.RoundTripper) *http.Client {
+				return &http.Client{Transport: rebound.New(base)}
+			},
+		},
+	}
+}
+
+// attemptsWithin returns how many attempts fit before a call deadline d,
+// counting only the waits between them.
+func (c client) attemptsWithin(d time.Duration) int {
+	n, waited := 1, time.Duration(0)
+	for _, w := range c.delays {
+		if waited += w; waited >= d {
+			break
+		}
+		n++
+	}
+	return min(n, c.attempts)
+}
+
+// naiveRetry is the retry loop people write first: a fixed number of
+// attempts, a fixed delay, and every error or non-2xx answer retried.
+type naiveRetry struct {
+	next     http.RoundTripper
+	attempts int
+	delay    time.Duration
+}
+
+func (n *naiveRetry) RoundTrip(req *http.Request) (*http.Response, error) {
+	for attempt := 1; ; attempt++ {
+		r := req
+		if attempt > 1 && req.GetBody != nil {
+			body, err := req.GetBody()
+			if err != nil {
+				return nil, err
+			}
+			r = req.Clone(req.Context())
+			r.Body = body
+		}
+		resp, err := n.next.RoundTrip(r)
+		if attempt == n.attempts || err == nil && resp.StatusCode < 300 {
+			return resp, err
+		}
+		if resp != nil {
+			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
+			resp.Body.Close()
+		}
+		t := time.NewTimer(n.delay)
+		select {
+		case <-t.C:
+		case <-req.Context().Done():
+			t.Stop()
+			return nil, req.Context().Err()
+		}
+	}
+}
+
+// errKind names the failure a client error stands for.
+func errKind(err error) string {
+	switch {
+	case errors.Is(err, rebound.ErrCircuitOpen):
+		return "rebound: circuit open"
+	case errors.Is(err, rebound.ErrWouldExceedDeadline):
+		return "rebound: wait would exceed deadline"
+	case errors.Is(err, circuitbreaker.ErrOpen):
+		return "failsafe: circuit open"
+	case errors.Is(err, retrypolicy.ErrExceeded):
+		return "failsafe: retries exceeded"
+	case strings.Contains(err.Error(), "giving up after"):
+		return "retryablehttp: gave up"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "deadline"
+	}
+	return "transport error"
+}

@@ -1,0 +1,247 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/failsafe-go/failsafe-go/circuitbreaker"
+	"github.com/failsafe-go/failsafe-go/retrypolicy"
+	"go.uber.org/goleak"
+
+	"github.com/rebound-http/rebound"
+	"github.com/rebound-http/rebound/bench/sim"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestParseFlags(t *testing.T) {
+	tests := []struct {
+		args      []string
+		wantErr   string
+		scenarios []string
+		clients   []string
+	}{
+		{args: nil, scenarios: sim.Names(), clients: clientNames()},
+		{args: []string{"-scenarios", "streaming, flaky", "-clients", "rebound,bare"},
+			scenarios: []string{sim.Flaky, sim.Streaming}, clients: []string{clientBare, clientRebound}},
+		{args: []string{"-scenarios", "flakey"}, wantErr: `unknown scenario "flakey"`},
+		{args: []string{"-clients", ","}, wantErr: "no client selected"},
+		{args: []string{"-rate", "0"}, wantErr: "-rate 0 must be positive"},
+		{args: []string{"-duration", "1s"}, wantErr: "shorter than 2s"},
+		{args: []string{"-timeout", "0s"}, wantErr: "-timeout 0s must be positive"},
+		{args: []string{"extra"}, wantErr: "unexpected arguments"},
+	}
+	for _, tt := range tests {
+		c, err := parseFlags(tt.args, io.Discard)
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("%q: error %v, want %q", tt.args, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%q: %v", tt.args, err)
+			continue
+		}
+		if fmt.Sprint(c.scenarios) != fmt.Sprint(tt.scenarios) || fmt.Sprint(c.clients) != fmt.Sprint(tt.clients) {
+			t.Errorf("%q: scenarios %v clients %v, want %v %v", tt.args, c.scenarios, c.clients, tt.scenarios, tt.clients)
+		}
+	}
+}
+
+func TestAttemptsWithin(t *testing.T) {
+	want := map[string][2]int{ // attempts within 5 s and within 1 minute
+		clientBare: {1, 1}, clientNaive: {3, 3}, clientRetryable: {3, 5}, clientFailsafe: {3, 3}, clientRebound: {4, 4},
+	}
+	for _, c := range clients() {
+		got := [2]int{c.attemptsWithin(5 * time.Second), c.attemptsWithin(time.Minute)}
+		if got != want[c.name] {
+			t.Errorf("%s: %v attempts, want %v", c.name, got, want[c.name])
+		}
+	}
+}
+
+// script is an in-memory RoundTripper that answers with the given statuses
+// in turn and records the request bodies it saw.
+type script struct {
+	mu       sync.Mutex
+	statuses []int
+	bodies   []string
+}
+
+func (s *script) RoundTrip(req *http.Request) (*http.Response, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var b []byte
+	if req.Body != nil {
+		b, _ = io.ReadAll(req.Body)
+		req.Body.Close()
+	}
+	s.bodies = append(s.bodies, string(b))
+	code := s.statuses[min(len(s.bodies), len(s.statuses))-1]
+	return &http.Response{StatusCode: code, Header: http.Header{}, Body: io.NopCloser(strings.NewReader("{}")), Request: req}, nil
+}
+
+func TestNaiveRetry(t *testing.T) {
+	tests := []struct {
+		statuses []int
+		want     int
+		attempts int
+	}{
+		{[]int{200}, 200, 1},
+		{[]int{500, 200}, 200, 2},
+		{[]int{400, 401, 200}, 200, 3}, // fatal answers are retried: that is the naive part
+		{[]int{503, 503, 503, 200}, 503, 3},
+	}
+	for _, tt := range tests {
+		s := &script{statuses: tt.statuses}
+		c := &http.Client{Transport: &naiveRetry{next: s, attempts: 3}}
+		resp, err := c.Post("http://upstream.test/v1/chat/completions", "application/json", strings.NewReader(`{"model":"m"}`))
+		if err != nil {
+			t.Fatalf("%v: %v", tt.statuses, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tt.want || len(s.bodies) != tt.attempts {
+			t.Errorf("%v: status %d after %d attempts, want %d after %d", tt.statuses, resp.StatusCode, len(s.bodies), tt.want, tt.attempts)
+		}
+		for i, b := range s.bodies {
+			if b != `{"model":"m"}` {
+				t.Errorf("%v: attempt %d sent body %q", tt.statuses, i+1, b)
+			}
+		}
+	}
+
+	// A cancelled context ends the wait between attempts.
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &script{statuses: []int{503}}
+	c := &http.Client{Transport: &naiveRetry{next: cancelAfter{s, cancel}, attempts: 3, delay: time.Hour}}
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://upstream.test/", nil)
+	if _, err := c.Do(req); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled wait: %v, want context.Canceled", err)
+	}
+}
+
+// cancelAfter cancels a context once its RoundTripper has answered.
+type cancelAfter struct {
+	next   http.RoundTripper
+	cancel context.CancelFunc
+}
+
+func (c cancelAfter) RoundTrip(req *http.Request) (*http.Response, error) {
+	defer c.cancel()
+	return c.next.RoundTrip(req)
+}
+
+func TestErrKind(t *testing.T) {
+	wrap := func(err error) error { return &url.Error{Op: "Post", URL: "http://x", Err: err} }
+	tests := []struct {
+		err  error
+		want string
+	}{
+		{wrap(fmt.Errorf("rebound: %w", rebound.ErrCircuitOpen)), "rebound: circuit open"},
+		{wrap(rebound.ErrWouldExceedDeadline), "rebound: wait would exceed deadline"},
+		{wrap(circuitbreaker.ErrOpen), "failsafe: circuit open"},
+		{wrap(retrypolicy.ExceededError{}), "failsafe: retries exceeded"},
+		{wrap(errors.New("POST http://x giving up after 5 attempt(s)")), "retryablehttp: gave up"},
+		{wrap(context.DeadlineExceeded), "deadline"},
+		{wrap(errors.New("connection reset by peer")), "transport error"},
+	}
+	for _, tt := range tests {
+		if got := errKind(tt.err); got != tt.want {
+			t.Errorf("errKind(%v) = %q, want %q", tt.err, got, tt.want)
+		}
+	}
+}
+
+// shortScenario returns the named scenario squeezed to a 0.5 s window.
+func shortScenario(t *testing.T, name string, rate float64) sim.Scenario {
+	t.Helper()
+	for _, s := range sim.Scenarios(sim.Options{Rate: rate}) {
+		if s.Name == name {
+			s.Warmup, s.Measure = 100*time.Millisecond, 500*time.Millisecond
+			return s
+		}
+	}
+	t.Fatalf("no scenario %q", name)
+	return sim.Scenario{}
+}
+
+func TestRunOneMeasuresEveryClient(t *testing.T) {
+	t.Parallel()
+	s := shortScenario(t, sim.Flaky, 400)
+	for _, c := range clients() {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel() // each run has its own upstream and transport
+			r, err := runOne(context.Background(), s, c, 1, time.Second, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// 400 calls/s for 0.5 s: 200 expected, Poisson sd 14.
+			if r.Calls < 130 || r.Calls > 270 || r.All.TotalCount() != int64(r.Calls) {
+				t.Errorf("%d calls, %d in the histogram", r.Calls, r.All.TotalCount())
+			}
+			if got := r.Success.TotalCount(); got != int64(float64(r.Calls)*r.SuccessRate+0.5) {
+				t.Errorf("%d successes recorded at success rate %.3f of %d", got, r.SuccessRate, r.Calls)
+			}
+			if len(r.AmpSeries) != 2 || r.AmpPeak < r.AmpSeries[0] || r.AmpPeak < r.AmpSeries[1] {
+				t.Errorf("amplification series %v, peak %v", r.AmpSeries, r.AmpPeak)
+			}
+			switch c.name {
+			case clientBare:
+				if r.AmpMean != 1 || r.FatalRetried != 0 || r.Early != 0 {
+					t.Errorf("%.2f requests per call, %d fatal retried, %d early", r.AmpMean, r.FatalRetried, r.Early)
+				}
+				if r.SuccessRate < 0.65 || r.SuccessRate > 0.9 { // 78% expected
+					t.Errorf("success %.3f, want about 0.78", r.SuccessRate)
+				}
+			case clientNaive:
+				if r.AmpMean <= 1 || r.AmpMean > 3 {
+					t.Errorf("%.2f requests per call", r.AmpMean)
+				}
+			default:
+				if r.FatalRetried != 0 {
+					t.Errorf("retried %d fatal answers", r.FatalRetried)
+				}
+			}
+		})
+	}
+}
+
+func TestRunWritesReport(t *testing.T) {
+	t.Parallel()
+	cfg, err := parseFlags([]string{"-clients", "bare", "-out", t.TempDir()}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	scenarios := []sim.Scenario{shortScenario(t, sim.SlowTail, 200)}
+	if err := run(context.Background(), cfg, scenarios, &stdout, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stdout.String(), "| slow-tail | bare | 100.0% |") {
+		t.Errorf("stdout lacks the run's row:\n%s", stdout.String())
+	}
+	if !strings.Contains(stderr.String(), "[ 1/1] slow-tail") {
+		t.Errorf("no progress line:\n%s", stderr.String())
+	}
+	md, err := os.ReadFile(filepath.Join(cfg.out, "results.md"))
+	if err != nil || !strings.Contains(string(md), stdout.String()[:200]) || !strings.Contains(string(md), "![latency-slow-tail](latency-slow-tail.png)") {
+		t.Errorf("results.md (%v):\n%s", err, md)
+	}
+	for _, name := range []string{"success.png", "latency-slow-tail.png"} {
+		if st, err := os.Stat(filepath.Join(cfg.out, name)); err != nil || st.Size() < 1000 {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}

@@ -1,0 +1,140 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"math/rand/v2"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/rebound-http/rebound/bench/load"
+	"github.com/rebound-http/rebound/bench/report"
+	"github.com/rebound-http/rebound/bench/sim"
+)
+
+// bucket is the width of the time buckets of amplification and recovery.
+const bucket = 250 * time.Millisecond
+
+// newBaseTransport returns the transport every client is built over: the
+// default transport with a connection pool large enough for the load, so
+// that no client pays for connection churn the others do not.
+func newBaseTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 2048
+	t.MaxIdleConnsPerHost = 2048
+	return t
+}
+
+// scheduleSeed derives the schedule's seed from the run seed and the
+// scenario, so every client of a scenario meets the same calls.
+func scheduleSeed(seed uint64, scenario string) *rand.Rand {
+	h := fnv.New64a()
+	h.Write([]byte(scenario))
+	return rand.New(rand.NewPCG(seed, h.Sum64()))
+}
+
+// runOne runs client c on scenario s against a fresh upstream; progress, if
+// not nil, is given the runner so the caller can show its counters.
+func runOne(ctx context.Context, s sim.Scenario, c client, seed uint64, timeout time.Duration, progress func(*load.Runner)) (report.Run, error) {
+	var bursts []load.Burst
+	if s.Burst > 0 {
+		bursts = append(bursts, load.Burst{At: s.Fault.Start, N: s.Burst})
+	}
+	calls := load.Schedule(scheduleSeed(seed, s.Name), s.Rate, -s.Warmup, s.Measure, len(s.Models), bursts...)
+
+	start := time.Now().Add(s.Warmup + 20*time.Millisecond)
+	up := sim.New(s, seed, start)
+	urls, err := up.Start()
+	if err != nil {
+		return report.Run{}, err
+	}
+	defer up.Close()
+	base := newBaseTransport()
+	defer base.CloseIdleConnections()
+
+	target := &load.HTTPTarget{Client: c.new(base), URLs: urls, Models: s.Models, Stream: s.Stream, ErrKind: errKind}
+	runner := &load.Runner{Start: start, Timeout: timeout, Do: target.Do}
+	if progress != nil {
+		progress(runner)
+	}
+	recs := runner.Run(ctx, calls)
+	if err := ctx.Err(); err != nil {
+		return report.Run{}, fmt.Errorf("%s × %s: %w", s.Name, c.name, err)
+	}
+
+	sum := load.Summarize(recs, load.Spec{Measure: s.Measure, Bucket: bucket, FaultStart: s.Fault.Start, FaultEnd: s.Fault.End})
+	run := report.Run{
+		Scenario: s.Name, Client: c.name,
+		Calls: sum.Calls, SuccessRate: sum.SuccessRate(), Success: sum.Success, All: sum.All,
+		Bucket:   bucket,
+		HasFault: sum.HasFault, Recovered: sum.Recovered, Recovery: sum.Recovery,
+		ScheduledRate: sum.ScheduledRate, AchievedRate: sum.AchievedRate, Invalid: sum.Invalid,
+		Failures: sum.Failures,
+	}
+	var attempts int
+	for _, call := range calls {
+		if call.At < 0 || call.At >= s.Measure {
+			continue
+		}
+		st := up.Call(call.ID)
+		attempts += st.Attempts
+		run.Early += st.Early
+		run.FatalRetried += st.FatalRetried
+	}
+	if sum.Calls > 0 {
+		run.AmpMean = float64(attempts) / float64(sum.Calls)
+	}
+	run.AmpSeries = load.Amplification(up.Arrivals(), calls, s.Measure, bucket)
+	for _, v := range run.AmpSeries {
+		run.AmpPeak = max(run.AmpPeak, v)
+	}
+	return run, nil
+}
+
+// runAll runs every client on every scenario, in that order, each against
+// a fresh upstream, and returns the runs in the same order (scenario-major).
+// A run starts once the previous one has sent its last call: the last calls
+// of earlier runs (clients waiting out a backoff before their final attempt)
+// may still finish while it runs, but no two runs send new calls at once.
+func runAll(ctx context.Context, scenarios []sim.Scenario, cls []client, cfg config, prog *progress) ([]report.Run, error) {
+	defer prog.close()
+	n := len(scenarios) * len(cls)
+	runs := make([]report.Run, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		s, c := scenarios[i/len(cls)], cls[i%len(cls)]
+		line := prog.start(s, c)
+		started := make(chan *load.Runner, 1)
+		done := make(chan struct{})
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer close(done)
+			runs[i], errs[i] = runOne(ctx, s, c, cfg.seed, cfg.timeout, func(r *load.Runner) {
+				prog.attach(line, r)
+				started <- r
+			})
+			prog.finish(line, runs[i], errs[i])
+		}()
+		select {
+		case r := <-started:
+			select {
+			case <-r.Dispatched():
+			case <-done:
+			}
+		case <-done:
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return runs, nil
+}

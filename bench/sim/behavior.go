@@ -1,0 +1,214 @@
+package sim
+
+import (
+	"math"
+	"math/rand/v2"
+	"sync"
+	"time"
+)
+
+// Request is what a Behavior knows about one upstream request.
+type Request struct {
+	// Model is the index of the model in Scenario.Models.
+	Model int
+	// T is the arrival time measured from the start of the measured window;
+	// negative during the warm-up.
+	T time.Duration
+	// InFlight is the number of requests in flight at this model, this one
+	// included.
+	InFlight int
+	// Attempt is 1 for the first request of a call, 2 for its first retry…
+	Attempt int
+	// Rand is the request's own generator, seeded with (seed, call, attempt).
+	Rand *rand.Rand
+}
+
+// Outcome is what the upstream does with one request.
+type Outcome struct {
+	// Latency is how long the upstream takes before it answers.
+	Latency time.Duration
+	// Fault is the error to answer with; nil means a successful completion.
+	Fault *Fault
+	// Hint is the retry hint to send in the header named by Fault.Hint.
+	Hint time.Duration
+	// InStream delivers Fault as the first event of a 200 text/event-stream
+	// response instead of as an error status.
+	InStream bool
+}
+
+// Behavior decides the outcome of each request of one run. Implementations
+// are safe for concurrent use.
+type Behavior interface {
+	Decide(Request) Outcome
+}
+
+// lognormal returns median·e^(sigma·N(0,1)).
+func lognormal(r *rand.Rand, median time.Duration, sigma float64) time.Duration {
+	return time.Duration(float64(median) * math.Exp(sigma*r.NormFloat64()))
+}
+
+// normal is the latency of an ordinary answer; fast is that of an error the
+// upstream gives without doing the work.
+func normal(r *rand.Rand) time.Duration { return lognormal(r, 20*time.Millisecond, 0.3) }
+func fast(r *rand.Rand) time.Duration   { return lognormal(r, 3*time.Millisecond, 0.3) }
+
+// hintFor returns a short retry hint in the style f uses: one second for
+// Retry-After, 300–800 ms for retry-after-ms.
+func hintFor(r *rand.Rand, f *Fault) time.Duration {
+	switch f.Hint {
+	case RetryAfterSeconds:
+		return time.Second
+	case RetryAfterMillis:
+		return 300*time.Millisecond + time.Duration(r.IntN(500))*time.Millisecond
+	}
+	return 0
+}
+
+// flakyBehavior fails each attempt independently: fatally with probability
+// fatal, retryably with probability p.
+type flakyBehavior struct{ p, fatal float64 }
+
+func (b *flakyBehavior) Decide(q Request) Outcome {
+	u := q.Rand.Float64()
+	switch {
+	case u < b.fatal:
+		return Outcome{Latency: fast(q.Rand), Fault: fatalFaults[q.Rand.IntN(len(fatalFaults))]}
+	case u < b.fatal+b.p:
+		f := retryableFaults[q.Rand.IntN(len(retryableFaults))]
+		return Outcome{Latency: fast(q.Rand), Fault: f, Hint: hintFor(q.Rand, f)}
+	}
+	return Outcome{Latency: normal(q.Rand)}
+}
+
+// rateLimit keeps one token bucket per model; a request finding the bucket
+// empty gets a 429 whose hint is the time until a token is due, at least
+// 300 ms, plus up to 500 ms of jitter. Model 0 speaks InferKit (Retry-After),
+// the others Infe (retry-after-ms).
+type rateLimit struct {
+	rate, burst float64
+	mu          sync.Mutex
+	buckets     []bucket
+}
+
+type bucket struct {
+	tokens float64
+	last   time.Duration
+	primed bool
+}
+
+func newRateLimit(models int, rate, burst float64) *rateLimit {
+	return &rateLimit{rate: rate, burst: max(burst, 1), buckets: make([]bucket, models)}
+}
+
+// take takes a token from model's bucket at t, or returns how long until one
+// is due.
+func (b *rateLimit) take(model int, t time.Duration) (ok bool, wait time.Duration) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	k := &b.buckets[model]
+	if !k.primed {
+		k.tokens, k.last, k.primed = b.burst, t, true
+	}
+	if t > k.last {
+		k.tokens = min(b.burst, k.tokens+(t-k.last).Seconds()*b.rate)
+		k.last = t
+	}
+	if k.tokens >= 1 {
+		k.tokens--
+		return true, 0
+	}
+	return false, time.Duration((1 - k.tokens) / b.rate * float64(time.Second))
+}
+
+func (b *rateLimit) Decide(q Request) Outcome {
+	ok, wait := b.take(q.Model, q.T)
+	if ok {
+		return Outcome{Latency: normal(q.Rand)}
+	}
+	f := infeRateLimited
+	if q.Model == 0 {
+		f = inferkitRateLimited
+	}
+	hint := max(wait, 300*time.Millisecond) + time.Duration(q.Rand.IntN(500))*time.Millisecond
+	return Outcome{Latency: fast(q.Rand), Fault: f, Hint: hint}
+}
+
+// outageBehavior fails every request to one model during a window.
+type outageBehavior struct {
+	model  int
+	window Window
+}
+
+func (b *outageBehavior) Decide(q Request) Outcome {
+	if q.Model == b.model && b.window.Contains(q.T) {
+		return Outcome{Latency: fast(q.Rand), Fault: inferkitProviderUnavailable}
+	}
+	return Outcome{Latency: normal(q.Rand)}
+}
+
+// windowBehavior fails every request during a window.
+type windowBehavior struct {
+	window Window
+	fault  *Fault
+}
+
+func (b *windowBehavior) Decide(q Request) Outcome {
+	if b.window.Contains(q.T) {
+		return Outcome{Latency: fast(q.Rand), Fault: b.fault}
+	}
+	return Outcome{Latency: normal(q.Rand)}
+}
+
+// overloadBehavior is a server shared like a processor: it completes
+// capacity requests per second, so with n in flight a request takes
+// max(service, n/capacity). A request that would take longer than timeout
+// waits timeout and then fails (a queue timeout: the failure costs as much
+// capacity as a success), which is what lets retries keep the server
+// overloaded after the capacity comes back. During window the capacity is
+// cut to cut·capacity.
+type overloadBehavior struct {
+	capacity float64 // requests per second
+	cut      float64 // fraction of capacity left during window
+	window   Window
+	service  time.Duration
+	timeout  time.Duration
+}
+
+func (b *overloadBehavior) Decide(q Request) Outcome {
+	c := b.capacity
+	if b.window.Contains(q.T) {
+		c *= b.cut
+	}
+	queue := time.Duration(float64(q.InFlight) / c * float64(time.Second))
+	l := time.Duration(float64(max(b.service, queue)) * math.Exp(0.2*q.Rand.NormFloat64()))
+	if l >= b.timeout {
+		return Outcome{Latency: b.timeout, Fault: gatewayModelOverloaded}
+	}
+	return Outcome{Latency: l}
+}
+
+// slowTailBehavior answers every request after a lognormal latency, ten
+// times longer for one request in a hundred.
+type slowTailBehavior struct{}
+
+func (slowTailBehavior) Decide(q Request) Outcome {
+	l := lognormal(q.Rand, 50*time.Millisecond, 0.5)
+	if q.Rand.Float64() < 0.01 {
+		l *= 10
+	}
+	return Outcome{Latency: l}
+}
+
+// streamBehavior opens a fraction p of its streams with an error event.
+type streamBehavior struct{ p float64 }
+
+func (b *streamBehavior) Decide(q Request) Outcome {
+	if q.Rand.Float64() < b.p {
+		f := gatewayStreamError
+		if q.Rand.IntN(2) == 0 {
+			f = gatewayModelOverloaded
+		}
+		return Outcome{Latency: fast(q.Rand), Fault: f, InStream: true}
+	}
+	return Outcome{Latency: normal(q.Rand)}
+}
