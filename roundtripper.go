@@ -252,16 +252,17 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 }
 
-// admit lets the next attempt through the key's circuit breaker and rate
-// limiter and returns how long to wait before sending it: the longer of wait
-// and the limiter's delay. It fails at once when the breaker is open or the
-// wait would end after the deadline. On success the caller must report the
+// admit lets the next attempt through the key's circuit breaker (unless it
+// must wait first: a retry's breaker was consulted by next) and rate limiter,
+// and returns how long to wait before sending it: the longer of wait and the
+// limiter's delay. It fails at once when the breaker is open or the wait
+// would end after the deadline. On success the caller must report the
 // attempt's outcome through the Ticket and, if it does not send,
 // give the reservation back.
 func (c *call) admit(wait time.Duration, now time.Time) (breaker.Ticket, ratelimit.Reservation, time.Duration, error) {
 	t := c.t
 	var done breaker.Ticket
-	if t.breakers != nil {
+	if t.breakers != nil && wait == 0 { // after a wait, the ticket is taken when it ends
 		var err error
 		if done, err = t.breakers.Allow(c.key, now); err != nil {
 			return done, ratelimit.Reservation{}, 0, err
