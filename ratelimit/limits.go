@@ -119,6 +119,14 @@ type Limits struct {
 	// so that one bad hint cannot stall a key for long. Zero means
 	// DefaultMaxCoolDown.
 	MaxCoolDown time.Duration
+
+	// NoCoolDown turns shared cool-downs off: Set.CoolDown does nothing, and
+	// a server's hint delays only the call that received it. Leave it off
+	// when 429s mean what they say (a limit every caller of the key is
+	// over); turn it on for upstreams that send sporadic 429s with hints,
+	// where holding every caller for each one costs latency (see the bench's
+	// flaky scenario).
+	NoCoolDown bool
 }
 
 // Validate reports every invalid field of l: a negative or NaN Rate, a

@@ -42,6 +42,7 @@ type Set struct {
 	def         Limit
 	enabled     bool
 	maxCoolDown time.Duration
+	noCoolDown  bool
 	keys        *registry.Map[*entry]
 
 	// latest is the end of the latest cool-down set on any key, in Unix
@@ -75,6 +76,7 @@ func New(l Limits) (*Set, error) {
 		def:         l.Default,
 		enabled:     l.Enabled(),
 		maxCoolDown: l.MaxCoolDown,
+		noCoolDown:  l.NoCoolDown,
 		now:         time.Now,
 		newTimer: func(d time.Duration) (<-chan time.Time, func() bool) {
 			t := time.NewTimer(d)
@@ -184,6 +186,9 @@ func (s *Set) Reserve(key string, now time.Time) Reservation {
 // is not after now is ignored. CoolDown works whether or not the key is rate
 // limited.
 func (s *Set) CoolDown(key string, now, until time.Time) {
+	if s.noCoolDown {
+		return
+	}
 	if limit := now.Add(s.maxCoolDown); until.After(limit) {
 		until = limit
 	}

@@ -563,3 +563,20 @@ func TestHotPathDoesNotAllocate(t *testing.T) {
 		}
 	}
 }
+
+func TestNoCoolDown(t *testing.T) {
+	s, err := New(Limits{NoCoolDown: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Unix(1_000_000, 0)
+	s.CoolDown("k", now, now.Add(time.Second))
+	if r := s.Reserve("k", now); r.Delay() != 0 || r.Cooling() != 0 {
+		t.Fatalf("with NoCoolDown a hint still delays: %v", r.Delay())
+	}
+	on, _ := New(Limits{})
+	on.CoolDown("k", now, now.Add(time.Second))
+	if r := on.Reserve("k", now.Add(400*time.Millisecond)); r.Delay() != 600*time.Millisecond || r.Cooling() != 600*time.Millisecond {
+		t.Fatalf("cool-down: delay %v cooling %v, want 600ms both", r.Delay(), r.Cooling())
+	}
+}
