@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/go-retryablehttp"
 
 	"github.com/rebound-http/rebound"
+	"github.com/rebound-http/rebound/ratelimit"
 )
 
 // client is one HTTP client under test. Every client is built over the same
@@ -34,6 +35,8 @@ type client struct {
 	retriesFatal bool
 	// new returns the client over base.
 	new func(base http.RoundTripper) *http.Client
+	// optional clients run only when -clients names them.
+	optional bool
 }
 
 // Client names, in report order.
@@ -43,6 +46,10 @@ const (
 	clientRetryable = "retryablehttp"
 	clientFailsafe  = "failsafe"
 	clientRebound   = "rebound"
+
+	// clientReboundNoCoolDown is rebound with ratelimit.Limits{NoCoolDown:
+	// true}; it runs only when -clients names it.
+	clientReboundNoCoolDown = "rebound-nocooldown"
 )
 
 // naiveDelay is the naive loop's fixed wait between attempts.
@@ -85,6 +92,14 @@ func clients() []client {
 			delays: []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second},
 			new: func(base http.RoundTripper) *http.Client {
 				return &http.Client{Transport: rebound.New(base)}
+			},
+		},
+		{
+			name: clientReboundNoCoolDown, optional: true,
+			config: "`rebound.New(base, rebound.WithRateLimits(ratelimit.Limits{NoCoolDown: true}))`: defaults, but a server hint delays only the call that got it", attempts: 4,
+			delays: []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second},
+			new: func(base http.RoundTripper) *http.Client {
+				return &http.Client{Transport: rebound.New(base, rebound.WithRateLimits(ratelimit.Limits{NoCoolDown: true}))}
 			},
 		},
 	}
