@@ -146,17 +146,9 @@ func skipObject(b []byte, i, depth int) int {
 		if i = skipValue(b, skipSpace(b, i+1), depth); i < 0 {
 			return -1
 		}
-		i = skipSpace(b, i)
-		if i >= len(b) {
-			return -1
-		}
-		switch b[i] {
-		case ',':
-			i = skipSpace(b, i+1)
-		case '}':
-			return i + 1
-		default:
-			return -1
+		var done bool
+		if i, done = afterElement(b, i, '}'); done {
+			return i
 		}
 	}
 }
@@ -173,17 +165,9 @@ func skipArray(b []byte, i, depth int) int {
 		if i = skipValue(b, i, depth); i < 0 {
 			return -1
 		}
-		i = skipSpace(b, i)
-		if i >= len(b) {
-			return -1
-		}
-		switch b[i] {
-		case ',':
-			i = skipSpace(b, i+1)
-		case ']':
-			return i + 1
-		default:
-			return -1
+		var done bool
+		if i, done = afterElement(b, i, ']'); done {
+			return i
 		}
 	}
 }
@@ -305,4 +289,21 @@ func skipString(b []byte, i int) (end int, esc bool) {
 
 func isHex(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+// afterElement reads what follows a member of an object or an element of an
+// array: a comma, after which it returns the start of the next one, or the
+// closer, after which it returns the position past it and done. Anything
+// else is malformed: -1 and done.
+func afterElement(b []byte, i int, closer byte) (next int, done bool) {
+	i = skipSpace(b, i)
+	switch {
+	case i >= len(b):
+		return -1, true
+	case b[i] == ',':
+		return skipSpace(b, i+1), false
+	case b[i] == closer:
+		return i + 1, true
+	}
+	return -1, true
 }
