@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -258,5 +259,25 @@ func TestRateLimitWaitPastDeadlineFailsAtOnce(t *testing.T) {
 	}
 	if srv.Hits("m") != 1 {
 		t.Fatalf("%d requests, want 1", srv.Hits("m"))
+	}
+}
+
+func TestDistinctModelsStayBounded(t *testing.T) {
+	bare := &memTransport{body: []byte(`{}`)}
+	tr := New(bare, WithBreaker(breaker.Settings{MaxKeys: 64}))
+	for i := 0; i < 100_000; i++ {
+		req, _ := http.NewRequest("POST", "http://api.example.com/v1/chat/completions",
+			strings.NewReader(`{"model":"m-`+strconv.Itoa(i)+`"}`))
+		resp, err := tr.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	if n := tr.Stats().Breakers; n > 64 {
+		t.Fatalf("%d breakers held after 100 000 models, want at most 64", n)
+	}
+	if n := tr.keys.Len(); n > maxInternedKeys {
+		t.Fatalf("%d interned keys, want at most %d", n, maxInternedKeys)
 	}
 }
