@@ -49,7 +49,8 @@ type Transport struct {
 // full-jitter exponential backoff from 0.5 s, capped at 8 s; server hints
 // (Retry-After, retry-after-ms, x-ratelimit-reset-*) honoured up to 60 s and
 // never retried earlier; a retry budget of 20% of recent calls plus 10 per
-// 10 s; responses classified by classify.Default(); a circuit breaker per
+// 10 s (retries that wait out a server's hint are not charged to it: the
+// server paced them); responses classified by classify.Default(); a circuit breaker per
 // host and model; no rate limits, but a shared cool-down per model after a
 // server's hint. See retry.Policy, breaker.Settings and ratelimit.Limits for
 // every setting.

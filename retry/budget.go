@@ -18,7 +18,9 @@ const (
 const budgetBuckets = 10
 
 // Budget caps retries across all calls of one Transport: over the last Window,
-// retries may number at most Ratio times the calls plus MinRetries.
+// retries may number at most Ratio times the calls plus MinRetries. The
+// Transport charges only the retries it decides on alone: one that waits out
+// a server's Retry-After-style hint is paced by the server, not charged.
 // The zero value is the default budget (20% of calls plus 10 per 10 s).
 type Budget struct {
 	// Disabled turns the budget off: every call may use all its attempts.
