@@ -30,6 +30,8 @@ type Map[V any] struct {
 
 	read atomic.Pointer[map[string]*entry[V]] // snapshot; never mutated once stored
 
+	stale atomic.Bool // all holds keys the snapshot lacks
+
 	mu     sync.Mutex
 	all    map[string]*entry[V] // authoritative
 	misses int
@@ -74,6 +76,7 @@ func (m *Map[V]) Get(key string, now time.Time) V {
 		}
 		e = &entry[V]{v: m.newV(key)}
 		m.all[key] = e
+		m.stale.Store(true)
 	}
 	e.last.Store(t)
 	if m.misses++; m.misses >= len(m.all) {
@@ -97,7 +100,20 @@ func (m *Map[V]) GetBytes(key []byte, now time.Time) V {
 }
 
 // Peek returns the value for key without creating it or marking it used.
+// It takes no lock when the snapshot is current.
 func (m *Map[V]) Peek(key string) (V, bool) {
+	// Read the flag before the snapshot: a snapshot loaded after a false
+	// flag holds every key inserted before that flag was cleared.
+	stale := m.stale.Load()
+	if r := m.read.Load(); r != nil {
+		if e := (*r)[key]; e != nil {
+			return e.v, true
+		}
+		if !stale {
+			var zero V
+			return zero, false
+		}
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	e := m.all[key]
@@ -130,6 +146,7 @@ func (m *Map[V]) Range(f func(key string, v V) bool) {
 func (m *Map[V]) publishLocked() {
 	snap := maps.Clone(m.all)
 	m.read.Store(&snap)
+	m.stale.Store(false)
 	m.misses = 0
 }
 

@@ -97,3 +97,19 @@ func BenchmarkGetHit(b *testing.B) {
 		}
 	})
 }
+
+func TestPeekSeesNewKeysBeforeTheSnapshotDoes(t *testing.T) {
+	m := New(100, 0, func(k string) string { return k })
+	now := time.Unix(1000, 0)
+	for i := 0; i < 10; i++ {
+		m.Get("k"+strconv.Itoa(i), now) // several inserts: the snapshot lags
+		for j := 0; j <= i; j++ {
+			if _, ok := m.Peek("k" + strconv.Itoa(j)); !ok {
+				t.Fatalf("after inserting k0..k%d, Peek(k%d) missed", i, j)
+			}
+		}
+		if _, ok := m.Peek("absent"); ok {
+			t.Fatal("Peek found a key never inserted")
+		}
+	}
+}
