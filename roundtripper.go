@@ -147,12 +147,9 @@ func (t *Transport) key(req *http.Request, body []byte, now time.Time) string {
 	return t.keys.GetBytes(breaker.AppendKey(buf[:0], req, body), now)
 }
 
-// The spread added to a wait on a shared cool-down: a quarter of the wait,
-// within these bounds.
-const (
-	minReleaseJitter = 100 * time.Millisecond
-	maxReleaseJitter = 250 * time.Millisecond
-)
+// maxProbeJitter spreads the retries that wait for a half-open breaker, so
+// that its probes go first.
+const maxProbeJitter = 250 * time.Millisecond
 
 // maxInternedKeys bounds the interned default keys; past it the least
 // recently used are dropped (and simply allocated again if they return).
@@ -270,18 +267,7 @@ func (c *call) admit(wait time.Duration, now time.Time) (breaker.Ticket, ratelim
 		}
 	}
 	res := t.limits.Reserve(c.key, now)
-	d := max(wait, res.Delay())
-	if cool := res.Cooling(); cool > 0 && res.Delay() >= wait {
-		// Callers held by a shared cool-down would all be released at its
-		// end: spread them, a little past it, so they do not land at once.
-		// The spread does not shrink with the time left, or the callers
-		// that came last would still land together.
-		spread := min(max(cool/4, minReleaseJitter), maxReleaseJitter)
-		d += time.Duration(rand.Int64N(int64(spread) + 1))
-		if dl, ok := c.ctx.Deadline(); ok && now.Add(d).After(dl) {
-			d = max(wait, res.Delay()) // not at the cost of the deadline
-		}
-	}
+	d := max(wait, res.Delay()) // Delay spreads the callers a cool-down held
 	if dl, ok := c.ctx.Deadline(); ok && d > 0 && now.Add(d).After(dl) {
 		res.Cancel(now)
 		done.Done(breaker.Excluded)
@@ -353,7 +339,7 @@ func (c *call) next(d classify.Decision) (time.Duration, string) {
 		// The key's breaker is open: wait for its probes rather than give
 		// up, when that fits, spread so the probes go first.
 		if until, open := t.breakers.OpenUntil(c.key); open {
-			w := until.Sub(now) + time.Duration(rand.Int64N(int64(maxReleaseJitter)+1))
+			w := until.Sub(now) + time.Duration(rand.Int64N(int64(maxProbeJitter)+1))
 			if w > t.policy.MaxHint || left >= 0 && w > left {
 				return 0, "circuit open"
 			}

@@ -51,8 +51,8 @@ func ExampleSet_CoolDown() {
 	key := "api.together.xyz/meta-llama/Llama-3.1-8B-Instruct"
 	now := time.Now()
 
-	set.CoolDown(key, now, now.Add(20*time.Second))               // the 429's hint
-	fmt.Println(set.Reserve(key, now.Add(5*time.Second)).Delay()) // a caller 5s later
+	set.CoolDown(key, now, now.Add(20*time.Second))                 // the 429's hint
+	fmt.Println(set.Reserve(key, now.Add(5*time.Second)).Cooling()) // a caller 5s later (Delay adds a small random spread)
 
 	set.CoolDown(key, now, now.Add(10*time.Second)) // a shorter hint does not shorten it
 	fmt.Println(set.CoolingUntil(key).Sub(now))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"sync/atomic"
 	"time"
 
@@ -49,10 +50,21 @@ type Set struct {
 	// nanoseconds: before it, an unlimited Set need not look keys up.
 	latest atomic.Int64
 
-	// Hooks for tests; New sets them to the real clock and timer.
+	// Hooks for tests; New sets them to the real clock, timer and
+	// rand.Int64N.
 	now      func() time.Time
 	newTimer func(d time.Duration) (<-chan time.Time, func() bool)
+	jitter   func(n int64) int64 // uniform in [0, n)
 }
+
+// The spread added past the end of a cool-down for a key without a limit: a
+// quarter of the time left, within these bounds, so that the callers it held
+// are not all released at one instant. (A limited key releases them at its
+// rate instead.)
+const (
+	MinReleaseSpread = 100 * time.Millisecond
+	MaxReleaseSpread = 250 * time.Millisecond
+)
 
 type rule struct {
 	pat   pattern
@@ -78,6 +90,7 @@ func New(l Limits) (*Set, error) {
 		maxCoolDown: l.MaxCoolDown,
 		noCoolDown:  l.NoCoolDown,
 		now:         time.Now,
+		jitter:      rand.Int64N,
 		newTimer: func(d time.Duration) (<-chan time.Time, func() bool) {
 			t := time.NewTimer(d)
 			return t.C, t.Stop
@@ -120,8 +133,8 @@ type Reservation struct {
 }
 
 // Cooling returns how much of Delay is the key's cool-down, zero when the
-// key is not cooling. Callers released together at a cool-down's end may
-// want to add jitter to it.
+// key is not cooling. For a key without a limit, Delay adds to it a spread
+// of MinReleaseSpread to MaxReleaseSpread at most, drawn at random.
 func (r Reservation) Cooling() time.Duration { return r.cooling }
 
 // Delay returns how long after the time passed to Reserve the caller must
@@ -173,7 +186,12 @@ func (s *Set) Reserve(key string, now time.Time) Reservation {
 	at := e.clock(now)
 	cooling := at.Sub(now)
 	if e.lim == nil {
-		return Reservation{delay: cooling, cooling: cooling}
+		delay := cooling
+		if cooling > 0 {
+			spread := min(max(cooling/4, MinReleaseSpread), MaxReleaseSpread)
+			delay += time.Duration(s.jitter(int64(spread) + 1))
+		}
+		return Reservation{delay: delay, cooling: cooling}
 	}
 	r := e.lim.ReserveN(at, 1)
 	return Reservation{r: r, e: e, delay: r.DelayFrom(now), cooling: cooling}

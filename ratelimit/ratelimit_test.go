@@ -30,8 +30,11 @@ func newSet(t testing.TB, l Limits) *Set {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
+	s.jitter = noJitter // exact delays; TestReleaseSpread covers the spread
 	return s
 }
+
+func noJitter(int64) int64 { return 0 }
 
 // A step is one call at t0+at on key (k if empty): CoolDown(key, t0+coolTo)
 // when coolTo is set, else Reserve, whose Delay must be want, cancelled at
@@ -574,9 +577,41 @@ func TestNoCoolDown(t *testing.T) {
 	if r := s.Reserve("k", now); r.Delay() != 0 || r.Cooling() != 0 {
 		t.Fatalf("with NoCoolDown a hint still delays: %v", r.Delay())
 	}
-	on, _ := New(Limits{})
+	on := newSet(t, Limits{})
 	on.CoolDown("k", now, now.Add(time.Second))
 	if r := on.Reserve("k", now.Add(400*time.Millisecond)); r.Delay() != 600*time.Millisecond || r.Cooling() != 600*time.Millisecond {
 		t.Fatalf("cool-down: delay %v cooling %v, want 600ms both", r.Delay(), r.Cooling())
+	}
+}
+
+func TestReleaseSpread(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		cooling  time.Duration
+		limited  bool
+		maxDelay time.Duration // with the largest draw
+	}{
+		{"short cool-down: the minimum spread", 100 * time.Millisecond, false, 200 * time.Millisecond},
+		{"800 ms left: a quarter of it", 800 * time.Millisecond, false, time.Second},
+		{"long cool-down: the maximum spread", 10 * time.Second, false, 10*time.Second + 250*time.Millisecond},
+		{"a limited key is paced, not spread", time.Second, true, time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := Limits{}
+			if tc.limited {
+				l.Default = Limit{Rate: 1000, Burst: 10}
+			}
+			s := newSet(t, l)
+			s.jitter = func(n int64) int64 { return n - 1 }
+			s.CoolDown(k, t0, t0.Add(tc.cooling))
+			r := s.Reserve(k, t0)
+			if r.Delay() != tc.maxDelay || r.Cooling() != tc.cooling {
+				t.Fatalf("Delay %v Cooling %v, want %v and %v", r.Delay(), r.Cooling(), tc.maxDelay, tc.cooling)
+			}
+			s.jitter = noJitter
+			if r := s.Reserve(k, t0); r.Delay() != tc.cooling && !tc.limited {
+				t.Fatalf("smallest draw: Delay %v, want the cool-down %v", r.Delay(), tc.cooling)
+			}
+		})
 	}
 }
