@@ -71,7 +71,7 @@ func WithRateLimits(l ratelimit.Limits) Option {
 }
 
 // WithKeyFunc sets how requests are grouped for breakers and rate limits.
-// The default, breaker.Key, is the host plus the model named in the path
+// The default, key.Of, is the host plus the model named in the path
 // (/models/{m}, /deployments/{m}) or in the JSON body's "model".
 func WithKeyFunc(f KeyFunc) Option {
 	return func(c *config) {

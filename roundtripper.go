@@ -15,6 +15,7 @@ import (
 	"github.com/rebound-http/rebound/breaker"
 	"github.com/rebound-http/rebound/classify"
 	"github.com/rebound-http/rebound/internal/registry"
+	"github.com/rebound-http/rebound/key"
 	"github.com/rebound-http/rebound/ratelimit"
 	"github.com/rebound-http/rebound/retry"
 )
@@ -31,7 +32,7 @@ type Transport struct {
 	budget     *retry.Account        // nil: no budget
 	breakers   *breaker.Set          // nil: breakers off
 	limits     *ratelimit.Set        // always set: cool-downs work without limits
-	keyFunc    KeyFunc               // nil: breaker.Key, interned in keys
+	keyFunc    KeyFunc               // nil: key.Of, interned in keys
 	keys       *registry.Map[string] // interned default keys
 	obs        Observer
 	idemHeader string
@@ -144,7 +145,7 @@ func (t *Transport) key(req *http.Request, body []byte, now time.Time) string {
 		return t.keyFunc(req, body)
 	}
 	var buf [128]byte
-	return t.keys.GetBytes(breaker.AppendKey(buf[:0], req, body), now)
+	return t.keys.GetBytes(key.Append(buf[:0], req, body), now)
 }
 
 // maxProbeJitter spreads the retries that wait for a half-open breaker, so

@@ -22,10 +22,6 @@
 // the registry is full, the least recently used) dropped to make room. A
 // dropped breaker forgets its state.
 //
-// Key derives the default key of a request: its host, and the model named by
-// its path (/models/{m}, /deployments/{m}) or by the "model" member of its
-// JSON body, which ModelFromJSON finds without decoding the whole body.
-//
 // New builds a Set from Settings, whose zero value is ready to use; the zero
 // Set allows every request, as if Settings.Disabled were set. A Set is safe
 // for concurrent use by multiple goroutines.

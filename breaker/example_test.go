@@ -3,8 +3,6 @@ package breaker_test
 import (
 	"errors"
 	"fmt"
-	"net/http/httptest"
-	"strings"
 	"time"
 
 	"github.com/rebound-http/rebound/breaker"
@@ -44,20 +42,4 @@ func Example() {
 	// true true
 	// <nil>
 	// open closed
-}
-
-func ExampleKey() {
-	body := `{"model":"gpt-4o","messages":[{"role":"user","content":"Hi"}]}`
-	req := httptest.NewRequest("POST", "https://api.openai.com/v1/chat/completions", strings.NewReader(body))
-	fmt.Println(breaker.Key(req, []byte(body)))
-
-	req = httptest.NewRequest("POST", "https://generativelanguage.googleapis.com/v1beta/models/gemini-1.5-pro:generateContent", nil)
-	fmt.Println(breaker.Key(req, nil))
-
-	req = httptest.NewRequest("GET", "https://api.openai.com/v1/files", nil)
-	fmt.Println(breaker.Key(req, nil))
-	// Output:
-	// api.openai.com/gpt-4o
-	// generativelanguage.googleapis.com/gemini-1.5-pro
-	// api.openai.com
 }

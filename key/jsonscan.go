@@ -1,4 +1,4 @@
-package breaker
+package key
 
 import (
 	"encoding/binary"

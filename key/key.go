@@ -1,4 +1,4 @@
-package breaker
+package key
 
 import (
 	"net/http"
@@ -6,7 +6,7 @@ import (
 	"unicode/utf8"
 )
 
-// Key returns the default breaker key of req: its host, followed by "/" and
+// Of returns the default key of req: its host, followed by "/" and
 // the model the request addresses when one is found, as in
 // "api.openai.com/gpt-4o" or "generativelanguage.googleapis.com/gemini-1.5-pro".
 // A request that names no model gets the host alone, as in "api.openai.com".
@@ -17,14 +17,14 @@ import (
 // which is the request body, or nil when it is not at hand. An empty model
 // counts as none. Since a host never holds a "/", the host of a key is
 // everything before its first "/".
-func Key(req *http.Request, body []byte) string {
+func Of(req *http.Request, body []byte) string {
 	var buf [128]byte
-	return string(AppendKey(buf[:0], req, body)) // one allocation: the result
+	return string(Append(buf[:0], req, body)) // one allocation: the result
 }
 
-// AppendKey appends Key(req, body) to dst and returns the extended buffer,
+// Append appends Of(req, body) to dst and returns the extended buffer,
 // so that a caller can look the key up without allocating it.
-func AppendKey(dst []byte, req *http.Request, body []byte) []byte {
+func Append(dst []byte, req *http.Request, body []byte) []byte {
 	host := req.Host
 	path := ""
 	if req.URL != nil {

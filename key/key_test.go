@@ -1,4 +1,4 @@
-package breaker
+package key
 
 import (
 	"bytes"
@@ -160,8 +160,8 @@ func TestKey(t *testing.T) {
 		if body != "" {
 			b = []byte(body)
 		}
-		if got := Key(req, b); got != want {
-			t.Errorf("Key(%s %s, %q) = %q, want %q", req.Method, req.URL, body, got, want)
+		if got := Of(req, b); got != want {
+			t.Errorf("Of(%s %s, %q) = %q, want %q", req.Method, req.URL, body, got, want)
 		}
 	}
 	newReq := func(method, url string) *http.Request { return httptest.NewRequest(method, url, nil) }
@@ -196,7 +196,7 @@ func TestKey(t *testing.T) {
 	} {
 		check(t, c.req, c.body, c.want)
 	}
-	if got := Key(&http.Request{Host: "h"}, nil); got != "h" {
+	if got := Of(&http.Request{Host: "h"}, nil); got != "h" {
 		t.Errorf("Key with a nil URL = %q, want %q", got, "h")
 	}
 }
