@@ -22,7 +22,7 @@ func BenchmarkAllow(b *testing.B) {
 		})
 	})
 	b.Run("case:reject-open", func(b *testing.B) {
-		s, _ := New(Settings{MinRequests: 1, OpenTimeout: time.Hour})
+		s, _ := New(Settings{MinRequests: 1, FailureRatio: 0.1, OpenTimeout: time.Hour})
 		now := time.Now()
 		done, _ := s.Allow("api.example.com/gpt-4o", now)
 		done.Done(Failure)
@@ -37,7 +37,7 @@ func BenchmarkAllow(b *testing.B) {
 		})
 	})
 	b.Run("case:reject-half-open", func(b *testing.B) {
-		s, _ := New(Settings{MinRequests: 1, OpenTimeout: time.Millisecond, HalfOpenProbes: 1})
+		s, _ := New(Settings{MinRequests: 1, FailureRatio: 0.1, OpenTimeout: time.Millisecond, HalfOpenProbes: 1})
 		done, _ := s.Allow("api.example.com/gpt-4o", time.Now())
 		done.Done(Failure)
 		var probe Ticket

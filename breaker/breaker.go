@@ -2,12 +2,14 @@ package breaker
 
 import (
 	"errors"
+	"math"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/rebound-http/rebound/internal/registry"
+	"github.com/rebound-http/rebound/internal/rolling"
 	"github.com/sony/gobreaker/v2"
 )
 
@@ -128,6 +130,9 @@ func isExcluded(err error) bool { return err == errExcluded }
 type Set struct {
 	reg      *registry.Map[*breaker] // nil when disabled
 	gs       gobreaker.Settings      // template for each key's breaker
+	window   time.Duration
+	ratio    float64
+	minimum  uint64
 	onChange func(key string, from, to State)
 }
 
@@ -142,19 +147,17 @@ func New(s Settings) (*Set, error) {
 	}
 	s = s.withDefaults()
 	period := s.Window / time.Duration(s.Buckets)
-	ratio, minimum := s.FailureRatio, uint64(s.MinRequests)
 	set := &Set{
 		gs: gobreaker.Settings{
 			MaxRequests:  s.HalfOpenProbes,
 			Interval:     period * time.Duration(s.Buckets),
 			BucketPeriod: period,
 			Timeout:      s.OpenTimeout,
-			ReadyToTrip: func(c gobreaker.Counts) bool {
-				n := uint64(c.TotalSuccesses) + uint64(c.TotalFailures)
-				return n >= minimum && float64(c.TotalFailures)/float64(n) >= ratio
-			},
-			IsExcluded: isExcluded,
+			IsExcluded:   isExcluded,
 		},
+		window:   s.Window,
+		ratio:    s.FailureRatio,
+		minimum:  uint64(s.MinRequests),
 		onChange: s.OnStateChange,
 	}
 	set.reg = registry.New(s.MaxKeys, s.IdleTTL, set.newBreaker)
@@ -176,15 +179,29 @@ func clock(now time.Time) time.Time {
 // that keeps no breakers grants, ignores Done.
 type Ticket struct {
 	b      *breaker
-	report func(error) // gobreaker's
+	report func(error) // gobreaker's; nil for a closed breaker's ticket
+	at     time.Time   // when a closed breaker let the request through
 }
 
 // Done reports the outcome of the request the Ticket let through.
 func (t Ticket) Done(o Outcome) {
-	if t.report == nil {
+	switch {
+	case t.b == nil:
 		return
+	case t.report != nil:
+		t.report(o.err())
+	case o == Success:
+		// A closed breaker counts its successes itself: gobreaker needs
+		// them only to weigh the failures, which go to it below.
+		t.b.successes.Add(t.at, 1)
+		return
+	case o == Excluded:
+		return
+	default:
+		if report, err := t.b.cb.Allow(); err == nil {
+			report(errFailure)
+		}
 	}
-	t.report(o.err())
 	t.b.deliver()
 }
 
@@ -205,6 +222,11 @@ func (s *Set) Allow(key string, now time.Time) (Ticket, error) {
 		return Ticket{}, nil
 	}
 	b := s.reg.Get(key, now)
+	if b.closed.Load() {
+		// Closed: gobreaker would let it through; its outcome is weighed
+		// when it is reported.
+		return Ticket{b: b, at: now}, nil
+	}
 	if e := b.open.Load(); e != nil && clock(now).Before(e.Until) {
 		// Open and not yet due for half-open: gobreaker would reject too,
 		// without changing anything, so spare its lock.
@@ -266,6 +288,10 @@ type breaker struct {
 	cb       *gobreaker.TwoStepCircuitBreaker[struct{}]
 	open     atomic.Pointer[OpenError] // rejection while open; nil while not open
 	probeErr *OpenError                // rejection while half-open with all probes out
+	closed   atomic.Bool               // gobreaker is closed
+	// successes counts the successes reported while closed, which
+	// gobreaker does not see (see Ticket.Done).
+	successes rolling.Window
 
 	pending    atomic.Bool // len(changes) > 0; read without mu on the hot path
 	mu         sync.Mutex  // guards changes and delivering
@@ -282,11 +308,44 @@ func (s *Set) newBreaker(key string) *breaker {
 		set:      s,
 		probeErr: &OpenError{Key: key, State: HalfOpen},
 	}
+	b.closed.Store(true)
+	b.successes.Init(s.window)
 	gs := s.gs
 	gs.Name = key
 	gs.OnStateChange = b.record
+	gs.ReadyToTrip = b.readyToTrip
 	b.cb = gobreaker.NewTwoStepCircuitBreaker[struct{}](gs)
 	return b
+}
+
+// tripZ is how many standard errors the failure ratio's confidence bound
+// lies below the observed ratio: a breaker trips only when the Wilson score
+// lower bound of its failure ratio reaches FailureRatio, so that failures
+// that merely fluctuate around a lower ratio almost never trip it (three
+// standard errors: about one chance in 700 per check).
+const tripZ = 3
+
+// readyToTrip is gobreaker's ReadyToTrip for b: c holds the failures (and
+// any half-open successes); the successes of the closed state are b's own.
+func (b *breaker) readyToTrip(c gobreaker.Counts) bool {
+	fails := uint64(c.TotalFailures)
+	n := fails + uint64(c.TotalSuccesses) + uint64(max(b.successes.Sum(time.Now()), 0))
+	s := b.set
+	return n >= s.minimum && wilsonLower(fails, n, tripZ) >= s.ratio
+}
+
+// wilsonLower returns the lower bound of the Wilson score interval of a
+// ratio of k in n at z standard errors.
+func wilsonLower(k, n uint64, z float64) float64 {
+	if n == 0 {
+		return 0
+	}
+	nf := float64(n)
+	p := float64(k) / nf
+	z2 := z * z
+	centre := p + z2/(2*nf)
+	spread := z * math.Sqrt(p*(1-p)/nf+z2/(4*nf*nf))
+	return (centre - spread) / (1 + z2/nf)
 }
 
 // rejection turns gobreaker's rejection into an *OpenError without
@@ -305,6 +364,10 @@ func (b *breaker) rejection(err error) error {
 // record is gobreaker's OnStateChange. gobreaker calls it with its lock
 // held, so it only notes the change; deliver hands it on.
 func (b *breaker) record(_ string, from, to gobreaker.State) {
+	b.closed.Store(to == gobreaker.StateClosed)
+	if to == gobreaker.StateClosed {
+		b.successes.Reset()
+	}
 	switch {
 	case to == gobreaker.StateOpen:
 		// gobreaker read the clock before calling here, so Until is not

@@ -82,39 +82,81 @@ var long = Settings{Window: time.Hour, OpenTimeout: time.Hour}
 func with(s Settings, f func(*Settings)) Settings { f(&s); return s }
 
 func TestTripsOnRatioOnlyAfterMinRequests(t *testing.T) {
-	s := mustNew(t, with(long, func(s *Settings) { s.MinRequests = 4; s.FailureRatio = 0.5 }))
-	run(t, s, "k", []step{
-		ok(Failure, Closed), ok(Failure, Closed), ok(Failure, Closed), // 3 outcomes < 4
-		ok(Success, Closed), // 3/4 failed, but only a failure can trip
-		ok(Failure, Open),   // 4/5
-		rejected(Open),
-	})
+	s := mustNew(t, with(long, func(s *Settings) { s.MinRequests = 12; s.FailureRatio = 0.5 }))
+	var steps []step
+	for range 11 {
+		steps = append(steps, ok(Failure, Closed)) // 11 outcomes < 12
+	}
+	steps = append(steps, ok(Success, Closed)) // 11 of 12 failed, but only a failure trips
+	steps = append(steps, ok(Failure, Open))   // 12 of 13: lower bound 0.507
+	run(t, s, "k", append(steps, rejected(Open)))
 }
 
-func TestTripsAtTheRatioNotBelow(t *testing.T) {
-	s := mustNew(t, with(long, func(s *Settings) { s.MinRequests = 4; s.FailureRatio = 0.75 }))
-	run(t, s, "k", []step{
-		ok(Success, Closed), ok(Success, Closed), ok(Failure, Closed), ok(Failure, Closed), // 2/4
-		ok(Failure, Closed), // 3/5
-		ok(Failure, Closed), // 4/6
-		ok(Failure, Closed), // 5/7
-		ok(Failure, Open),   // 6/8 = 0.75
-	})
-	s = mustNew(t, with(long, func(s *Settings) { s.MinRequests = 10; s.FailureRatio = 0.3 }))
-	steps := []step{}
-	for range 7 {
-		steps = append(steps, ok(Success, Closed))
+// TestTripsOnEvidence checks the rule step by step: after every failure the
+// breaker is open exactly when the Wilson lower bound of the failure ratio,
+// at three standard errors, has reached FailureRatio.
+func TestTripsOnEvidence(t *testing.T) {
+	for _, c := range []struct {
+		ratio        float64
+		successes    int
+		wantFailures int // failures after the successes at which it trips
+	}{
+		{0.5, 1, 12},   // 12 of 13: 0.507
+		{0.5, 3, 17},   // 17 of 20: 0.515
+		{0.5, 10, 29},  // 29 of 39: 0.503
+		{0.6, 0, 14},   // 14 of 14: 0.609
+		{0.25, 10, 12}, // 12 of 22: 0.264
+	} {
+		s := mustNew(t, with(long, func(s *Settings) { s.MinRequests = 1; s.FailureRatio = c.ratio }))
+		var steps []step
+		for range c.successes {
+			steps = append(steps, ok(Success, Closed))
+		}
+		for range c.wantFailures - 1 {
+			steps = append(steps, ok(Failure, Closed))
+		}
+		steps = append(steps, ok(Failure, Open))
+		run(t, s, "k", steps)
+		if lb := wilsonLower(uint64(c.wantFailures), uint64(c.wantFailures+c.successes), tripZ); lb < c.ratio {
+			t.Errorf("ratio %v: tripped at %d of %d, bound %v", c.ratio, c.wantFailures, c.wantFailures+c.successes, lb)
+		}
 	}
-	steps = append(steps, ok(Failure, Closed), ok(Failure, Closed), ok(Failure, Open)) // 3/10 = 0.3
-	run(t, s, "k", steps)
+}
+
+// TestNoiseDoesNotTrip: failures drawn independently at 40% (below the
+// default FailureRatio of 0.5) never trip a breaker with the default
+// MinRequests, in 5 000 windows of 20 to 60 outcomes each.
+func TestNoiseDoesNotTrip(t *testing.T) {
+	s := mustNew(t, with(long, func(s *Settings) { s.MaxKeys = 8 }))
+	rng := rand.New(rand.NewPCG(1, 2))
+	trips := 0
+	for w := range 5000 {
+		key := "k" + strconv.Itoa(w)
+		n := 20 + rng.IntN(41)
+		for range n {
+			done, err := s.Allow(key, time.Now())
+			if err != nil {
+				trips++
+				break
+			}
+			if rng.Float64() < 0.4 {
+				done.Done(Failure)
+			} else {
+				done.Done(Success)
+			}
+		}
+	}
+	if trips > 0 {
+		t.Fatalf("%d of 5000 windows of 40%% i.i.d. failures tripped the breaker", trips)
+	}
 }
 
 func TestExcludedOutcomesDoNotCount(t *testing.T) {
-	s := mustNew(t, with(long, func(s *Settings) { s.MinRequests = 3; s.FailureRatio = 0.5 }))
+	s := mustNew(t, with(long, func(s *Settings) { s.MinRequests = 3; s.FailureRatio = 0.2 }))
 	// Excluded outcomes neither make up the minimum volume ...
 	run(t, s, "volume", []step{
 		ok(Excluded, Closed), ok(Excluded, Closed), ok(Failure, Closed), ok(Failure, Closed),
-		ok(Failure, Open), // 3 failures of 3 outcomes
+		ok(Failure, Open), // 3 failures of 3 outcomes: lower bound 0.25
 	})
 	// ... nor dilute the ratio.
 	steps := []step{ok(Failure, Closed), ok(Failure, Closed)}
@@ -125,13 +167,13 @@ func TestExcludedOutcomesDoNotCount(t *testing.T) {
 }
 
 func TestUnknownOutcomeCountsAsFailure(t *testing.T) {
-	s := mustNew(t, with(long, func(s *Settings) { s.MinRequests = 2; s.FailureRatio = 1 }))
+	s := mustNew(t, with(long, func(s *Settings) { s.MinRequests = 2; s.FailureRatio = 0.1 }))
 	run(t, s, "k", []step{ok(Outcome(200), Closed), ok(Outcome(9), Open)})
 }
 
 func TestOpenRejectsWithOpenError(t *testing.T) {
 	const timeout = time.Hour
-	s := mustNew(t, Settings{MinRequests: 1, OpenTimeout: timeout, Window: time.Hour})
+	s := mustNew(t, Settings{MinRequests: 1, FailureRatio: 0.1, OpenTimeout: timeout, Window: time.Hour})
 	before := time.Now()
 	run(t, s, "api.example.com/m", []step{ok(Failure, Open)})
 	after := time.Now()
@@ -160,7 +202,7 @@ func TestOpenRejectsWithOpenError(t *testing.T) {
 }
 
 func TestHalfOpenProbesSucceedThenClosed(t *testing.T) {
-	s := mustNew(t, Settings{MinRequests: 1, Window: time.Hour, OpenTimeout: 20 * time.Millisecond, HalfOpenProbes: 2})
+	s := mustNew(t, Settings{MinRequests: 1, FailureRatio: 0.1, Window: time.Hour, OpenTimeout: 20 * time.Millisecond, HalfOpenProbes: 2})
 	run(t, s, "k", []step{ok(Failure, Open), rejected(Open)})
 	eventually(t, "half-open", func() bool { return s.State("k") == HalfOpen })
 
@@ -189,7 +231,7 @@ func TestHalfOpenProbesSucceedThenClosed(t *testing.T) {
 
 func TestAllowTurnsHalfOpenAfterOpenTimeout(t *testing.T) {
 	const timeout = 20 * time.Millisecond
-	s := mustNew(t, Settings{MinRequests: 1, Window: time.Hour, OpenTimeout: timeout, HalfOpenProbes: 1})
+	s := mustNew(t, Settings{MinRequests: 1, FailureRatio: 0.1, Window: time.Hour, OpenTimeout: timeout, HalfOpenProbes: 1})
 	run(t, s, "k", []step{ok(Failure, Open)})
 	_, err := s.Allow("k", time.Now())
 	var oe *OpenError
@@ -215,7 +257,7 @@ func TestAllowTurnsHalfOpenAfterOpenTimeout(t *testing.T) {
 }
 
 func TestHalfOpenProbeFailsThenOpenAgain(t *testing.T) {
-	s := mustNew(t, Settings{MinRequests: 1, Window: time.Hour, OpenTimeout: 20 * time.Millisecond, HalfOpenProbes: 3})
+	s := mustNew(t, Settings{MinRequests: 1, FailureRatio: 0.1, Window: time.Hour, OpenTimeout: 20 * time.Millisecond, HalfOpenProbes: 3})
 	run(t, s, "k", []step{ok(Failure, Open)})
 	_, err := s.Allow("k", time.Now())
 	var first *OpenError
@@ -232,7 +274,7 @@ func TestHalfOpenProbeFailsThenOpenAgain(t *testing.T) {
 }
 
 func TestOtherKeysUnaffected(t *testing.T) {
-	s := mustNew(t, with(long, func(s *Settings) { s.MinRequests = 2 }))
+	s := mustNew(t, with(long, func(s *Settings) { s.MinRequests = 2; s.FailureRatio = 0.1 }))
 	run(t, s, "host/a", []step{ok(Failure, Closed), ok(Failure, Open), rejected(Open)})
 	run(t, s, "host/b", []step{ok(Success, Closed), ok(Success, Closed), ok(Failure, Closed)}) // 1/3
 	if st := s.State("host/a"); st != Open {
@@ -245,7 +287,7 @@ func TestOtherKeysUnaffected(t *testing.T) {
 
 func TestWindowForgetsOldOutcomes(t *testing.T) {
 	const window, buckets = 40 * time.Millisecond, 4
-	s := mustNew(t, Settings{MinRequests: 2, Window: window, Buckets: buckets, OpenTimeout: time.Hour})
+	s := mustNew(t, Settings{MinRequests: 2, FailureRatio: 0.1, Window: window, Buckets: buckets, OpenTimeout: time.Hour})
 	run(t, s, "k", []step{ok(Failure, Closed)})
 	// The failure leaves the window at most a window and a bucket after it
 	// was reported; any later time will do, so waiting is not a race.
@@ -323,7 +365,7 @@ func (r *recorder) changes(key string) []string {
 
 func TestOnStateChangeInOrderBeforeReturn(t *testing.T) {
 	var r recorder
-	s := mustNew(t, Settings{MinRequests: 1, Window: time.Hour, OpenTimeout: 20 * time.Millisecond, HalfOpenProbes: 1, OnStateChange: r.record})
+	s := mustNew(t, Settings{MinRequests: 1, FailureRatio: 0.1, Window: time.Hour, OpenTimeout: 20 * time.Millisecond, HalfOpenProbes: 1, OnStateChange: r.record})
 	run(t, s, "k", []step{ok(Failure, Open)})
 	if got := r.changes("k"); fmt.Sprint(got) != "[closed>open]" {
 		t.Fatalf("after tripping: %v", got) // delivered before done returned
@@ -341,7 +383,7 @@ func TestOnStateChangeMayCallBack(t *testing.T) {
 	var r recorder
 	var seen []State
 	s = mustNew(t, Settings{
-		MinRequests: 1, Window: time.Hour, OpenTimeout: 20 * time.Millisecond,
+		MinRequests: 1, FailureRatio: 0.1, Window: time.Hour, OpenTimeout: 20 * time.Millisecond,
 		OnStateChange: func(key string, from, to State) {
 			seen = append(seen, s.State(key)) // would deadlock inside gobreaker's lock
 			if done, err := s.Allow(key, time.Now()); err == nil {
@@ -375,7 +417,7 @@ func TestOnStateChangeHandOff(t *testing.T) {
 	inside, release := make(chan struct{}), make(chan struct{})
 	var once sync.Once
 	s := mustNew(t, Settings{
-		MinRequests: 1, Window: time.Hour, OpenTimeout: 20 * time.Millisecond,
+		MinRequests: 1, FailureRatio: 0.1, Window: time.Hour, OpenTimeout: 20 * time.Millisecond,
 		OnStateChange: func(key string, from, to State) {
 			once.Do(func() { close(inside); <-release }) // hold the first delivery
 			r.record(key, from, to)
@@ -409,7 +451,7 @@ func TestOnStateChangePanicDoesNotStopDelivery(t *testing.T) {
 	var r recorder
 	panicked := false
 	s := mustNew(t, Settings{
-		MinRequests: 1, Window: time.Hour, OpenTimeout: 20 * time.Millisecond,
+		MinRequests: 1, FailureRatio: 0.1, Window: time.Hour, OpenTimeout: 20 * time.Millisecond,
 		OnStateChange: func(key string, from, to State) {
 			if !panicked {
 				panicked = true
@@ -439,7 +481,7 @@ func TestOnStateChangePanicDoesNotStopDelivery(t *testing.T) {
 func TestConcurrentKeys(t *testing.T) {
 	const keys, goroutines, requests = 50, 20, 200
 	var r recorder
-	s := mustNew(t, Settings{MinRequests: 5, Window: time.Hour, OpenTimeout: time.Millisecond, HalfOpenProbes: 2, OnStateChange: r.record})
+	s := mustNew(t, Settings{MinRequests: 5, FailureRatio: 0.1, Window: time.Hour, OpenTimeout: time.Millisecond, HalfOpenProbes: 2, OnStateChange: r.record})
 	var wg sync.WaitGroup
 	for g := range goroutines {
 		wg.Add(1)

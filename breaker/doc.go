@@ -11,8 +11,12 @@
 //
 // Each breaker is a gobreaker/v2 two-step circuit breaker. It trips open when
 // the share of failures among the outcomes reported in a rolling window
-// reaches Settings.FailureRatio, once at least Settings.MinRequests outcomes
-// have been reported; Excluded outcomes count neither way. After
+// reaches Settings.FailureRatio beyond doubt (the Wilson lower bound at three
+// standard errors; see Settings.FailureRatio), once at least
+// Settings.MinRequests outcomes have been reported; Excluded outcomes count
+// neither way. While a breaker is closed its successes are counted without
+// gobreaker's lock or a clock read (the caller passes the time in), so a
+// success costs two atomic operations; failures go through gobreaker. After
 // Settings.OpenTimeout it lets Settings.HalfOpenProbes requests through, and
 // closes again only if all of them succeed. The breakers' windows and
 // timeouts run on the wall clock, which gobreaker reads itself.

@@ -11,7 +11,7 @@ import (
 // One breaker per model: the failing model trips while the other stays closed.
 func Example() {
 	set, err := breaker.New(breaker.Settings{
-		MinRequests: 4,
+		MinRequests: 4, FailureRatio: 0.25, // four failures in a row trip it
 		OnStateChange: func(key string, from, to breaker.State) {
 			fmt.Printf("%s: %s -> %s\n", key, from, to)
 		},

@@ -9,7 +9,7 @@ import (
 // Defaults used for zero fields of Settings.
 const (
 	defaultFailureRatio   = 0.5
-	defaultMinRequests    = 20
+	defaultMinRequests    = 10
 	defaultWindow         = 10 * time.Second
 	defaultBuckets        = 10
 	defaultOpenTimeout    = 1 * time.Second
@@ -33,13 +33,19 @@ type Settings struct {
 	Disabled bool
 
 	// FailureRatio is the share of failures among the outcomes reported in
-	// the window at which a breaker trips open. It must be in (0, 1];
+	// the window at which a breaker trips open, once the evidence leaves no
+	// doubt: a breaker trips at a failure when the window holds at least
+	// MinRequests outcomes and the lower bound of the Wilson score interval
+	// of their failure ratio, three standard errors below it, reaches
+	// FailureRatio. At 0.5 that is 10 failures in a row, 17 of 20, or 65 of
+	// 100; failures that come independently at a lower ratio (40% at 0.5,
+	// say) trip it about once in a million windows. It must be in (0, 1];
 	// zero means 0.5.
 	FailureRatio float64
 
 	// MinRequests is how many outcomes (successes and failures; Excluded
 	// outcomes do not count) the window must hold before FailureRatio is
-	// considered. Zero means 20.
+	// considered. Zero means 10.
 	MinRequests uint32
 
 	// Window is the length of the rolling window over which outcomes are
@@ -68,6 +74,13 @@ type Settings struct {
 	// IdleTTL is how long a breaker may go unused before it may be dropped
 	// to make room for a new key. Zero means 10m.
 	IdleTTL time.Duration
+
+	// FailFast makes a caller that meets an open breaker fail at once with
+	// ErrOpen. By default a Transport holds such a call until the breaker's
+	// half-open verdict when its deadline leaves room, and fails it at once
+	// only when it does not; set FailFast when the caller has a fallback of
+	// its own. The Set itself ignores it.
+	FailFast bool
 
 	// OnStateChange, if not nil, is called after a breaker changes state,
 	// with the breaker's key. It is called without any lock held, so it may

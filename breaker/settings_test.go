@@ -62,7 +62,7 @@ func TestValidate(t *testing.T) {
 
 func TestDefaults(t *testing.T) {
 	got := Settings{}.withDefaults()
-	want := Settings{FailureRatio: 0.5, MinRequests: 20, Window: 10 * time.Second, Buckets: 10,
+	want := Settings{FailureRatio: 0.5, MinRequests: 10, Window: 10 * time.Second, Buckets: 10,
 		OpenTimeout: 1 * time.Second, HalfOpenProbes: 3, MaxKeys: 1024, IdleTTL: 10 * time.Minute}
 	if fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", want) {
 		t.Fatalf("defaults %+v, want %+v", got, want)
