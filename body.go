@@ -154,3 +154,43 @@ func discard(resp *http.Response) {
 	io.CopyN(io.Discard, resp.Body, maxDrain)
 	resp.Body.Close()
 }
+
+// maxKept bounds the error body of an answer held while the call waits for
+// its next attempt that is read into memory, so that its connection goes
+// back to the pool meanwhile.
+const maxKept = 64 << 10
+
+// keep prepares resp, a retryable answer, to be held while the call waits:
+// a body of at most maxKept bytes is read into memory and the upstream body
+// closed; a longer one stays as it is (and its connection with it).
+func keep(resp *http.Response) *http.Response {
+	if resp == nil || resp.Body == nil || resp.Body == http.NoBody {
+		return resp
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxKept+1))
+	rest := io.Reader(nil)
+	switch {
+	case err != nil:
+		rest = errReader{err}
+	case len(b) > maxKept:
+		// Too long to buffer: put the bytes back in front of the rest.
+		resp.Body = struct {
+			io.Reader
+			io.Closer
+		}{io.MultiReader(bytes.NewReader(b), resp.Body), resp.Body}
+		return resp
+	}
+	resp.Body.Close()
+	r := io.Reader(bytes.NewReader(b))
+	if rest != nil {
+		r = io.MultiReader(r, rest)
+	}
+	resp.Body = io.NopCloser(r)
+	return resp
+}
+
+// errReader returns its error on every read: the held body fails where the
+// upstream body did.
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }

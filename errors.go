@@ -39,6 +39,8 @@ type Error struct {
 	Last classify.Decision
 	// RequestID is the provider's request id of the last answer, if any.
 	RequestID string
+	// Reason says why the call stopped.
+	Reason Reason
 	// Err is the cause.
 	Err error
 }

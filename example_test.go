@@ -120,8 +120,11 @@ func ExampleSlogObserver() {
 	// Output: level=INFO msg="rebound retry" attempt=1 from_hint=false decision.verdict=retryable decision.status=503 decision.code=model_overloaded decision.evidence=body decision.request_id="" decision.retry_after=0s
 }
 
-// Per-model circuit breakers: a model that keeps failing is cut off, and
-// its requests fail at once with ErrCircuitOpen, while other models work.
+// Per-model circuit breakers: a model that keeps failing is cut off while
+// other models work. By default a call that meets an open breaker waits for
+// its half-open verdict when the call's deadline leaves room; with FailFast
+// (for callers with a fallback of their own) it fails at once with
+// ErrCircuitOpen.
 func ExampleWithBreaker() {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.Contains(r.URL.Path, "/models/broken") {
@@ -134,7 +137,7 @@ func ExampleWithBreaker() {
 
 	tr := rebound.New(nil,
 		rebound.WithRetry(retry.Policy{MaxAttempts: 1}),
-		rebound.WithBreaker(breaker.Settings{MinRequests: 3, FailureRatio: 0.5, OpenTimeout: time.Minute}))
+		rebound.WithBreaker(breaker.Settings{MinRequests: 3, FailureRatio: 0.5, OpenTimeout: time.Minute, FailFast: true}))
 	client := &http.Client{Transport: tr}
 	call := func(model string) string {
 		resp, err := client.Post(srv.URL+"/v1beta/models/"+model+":generateContent", "application/json", strings.NewReader("{}"))

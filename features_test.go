@@ -48,7 +48,7 @@ func TestObserverEvents(t *testing.T) {
 	if retries[1].FromHint || retries[1].Key != "127.0.0.1:"+strings.Split(u.URL, ":")[2]+"/gpt-4o-mini" {
 		t.Fatalf("second retry %+v", retries[1])
 	}
-	if giveUp.Attempts != 4 || giveUp.Reason != retry.StopAttempts.String() || giveUp.Err != nil {
+	if giveUp.Attempts != 4 || giveUp.Reason != ReasonAttempts || giveUp.Err != nil {
 		t.Fatalf("give-up %+v", giveUp)
 	}
 }

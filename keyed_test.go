@@ -124,14 +124,15 @@ func TestBreakerIsolatesAFailingModel(t *testing.T) {
 	tr := New(base, WithObserver(obs),
 		WithRetry(retry.Policy{MaxAttempts: 1}),
 		WithBreaker(breaker.Settings{MinRequests: 5, FailureRatio: 0.5, OpenTimeout: openFor, HalfOpenProbes: 2}))
-	send := func(model string) (*http.Response, error) {
-		resp, err := tr.RoundTrip(chat(t, srv.URL, model))
+	sendCtx := func(ctx context.Context, model string) (*http.Response, error) {
+		resp, err := tr.RoundTrip(chat(t, srv.URL, model).WithContext(ctx))
 		if resp != nil {
 			io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
 		}
 		return resp, err
 	}
+	send := func(model string) (*http.Response, error) { return sendCtx(context.Background(), model) }
 	for i := 0; i < 5; i++ {
 		if resp, err := send("down"); err != nil || resp.StatusCode != 503 {
 			t.Fatalf("call %d: %v %v", i, resp, err)
@@ -140,11 +141,19 @@ func TestBreakerIsolatesAFailingModel(t *testing.T) {
 			t.Fatalf("healthy model failed: %v %v", resp, err)
 		}
 	}
+	// A call whose deadline ends before the breaker's verdict fails at once,
+	// without a request.
 	before := srv.Hits("down")
-	_, err := send("down")
+	ctx, cancel := context.WithTimeout(context.Background(), openFor/5)
+	start := time.Now()
+	_, err := sendCtx(ctx, "down")
+	cancel()
 	var oe *breaker.OpenError
 	if !errors.Is(err, ErrCircuitOpen) || !errors.As(err, &oe) || !strings.Contains(oe.Key, "/down") {
 		t.Fatalf("err = %v; want ErrCircuitOpen with the key", err)
+	}
+	if waited := time.Since(start); waited >= openFor/5 {
+		t.Fatalf("refused after %v, not at once", waited)
 	}
 	if srv.Hits("down") != before {
 		t.Fatal("a request reached the upstream through an open breaker")
@@ -153,23 +162,17 @@ func TestBreakerIsolatesAFailingModel(t *testing.T) {
 		t.Fatalf("healthy model affected by the other's breaker: %v %v", resp, err)
 	}
 
+	// A call with room to wait is held until the half-open verdict, and
+	// its request is the probe.
 	healed.Store(true)
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		resp, err := send("down")
-		if err == nil && resp.StatusCode == 200 {
-			break
-		}
-		if !errors.Is(err, ErrCircuitOpen) {
-			t.Fatalf("while waiting for half-open: %v", err)
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("breaker never let a probe through")
-		}
-		time.Sleep(openFor / 5) // poll until the open timeout has passed
+	if resp, err := send("down"); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("held call: %v %v, want the probe's 200", resp, err)
 	}
 	if resp, err := send("down"); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("second probe: %v %v", resp, err)
+	}
+	if got := srv.Hits("down"); got != before+2 {
+		t.Fatalf("%d requests to the healed model, want 2", got-before)
 	}
 	mu.Lock()
 	defer mu.Unlock()
@@ -182,7 +185,10 @@ func TestBreakerIsolatesAFailingModel(t *testing.T) {
 	}
 }
 
-func TestSharedCoolDownAfter429(t *testing.T) {
+// TestThrottleDelaysOnlyItsCall: a 429 with a hint delays the call that got
+// it until the hint has passed, and no other caller of the model (a random
+// 429 is no evidence that the model's quota is spent).
+func TestThrottleDelaysOnlyItsCall(t *testing.T) {
 	clock := newFakeClock()
 	srv := newModelServer(t, clock, func(m string, n int) (int, map[string]string) {
 		if m == "limited" && n == 1 {
@@ -207,33 +213,27 @@ func TestSharedCoolDownAfter429(t *testing.T) {
 	go call("limited")
 	clock.WaitSleepers(t, 1) // the first caller got the 429 and waits out its hint
 	for i := 0; i < 19; i++ {
-		go call("limited")
-	}
-	clock.WaitSleepers(t, 20) // everyone else waits for the cool-down
-	if n := srv.Hits("limited"); n != 1 {
-		t.Fatalf("%d requests reached the limited model during its cool-down, want 1", n)
-	}
-	call("other") // another model is not delayed: this returns without the clock moving
-	if err := <-results; err != nil {
-		t.Fatalf("other model: %v", err)
-	}
-	clock.Advance(1400 * time.Millisecond) // past the hint, its jitter and the release spread
-	for i := 0; i < 20; i++ {
-		select {
-		case err := <-results:
-			if err != nil {
-				t.Fatalf("caller: %v", err)
-			}
-		case <-time.After(10 * time.Second):
-			t.Fatal("callers did not finish after the cool-down")
+		call("limited") // the others go at once: this returns without the clock moving
+		if err := <-results; err != nil {
+			t.Fatalf("caller %d: %v", i, err)
 		}
+	}
+	if n := srv.Hits("limited"); n != 20 {
+		t.Fatalf("%d requests reached the model, want 20", n)
+	}
+	clock.Advance(1300 * time.Millisecond) // past the hint and its jitter
+	select {
+	case err := <-results:
+		if err != nil {
+			t.Fatalf("throttled caller: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the throttled caller did not finish after its hint")
 	}
 	srv.mu.Lock()
 	defer srv.mu.Unlock()
-	for i, at := range srv.at["limited"][1:] {
-		if at.Sub(t0) < time.Second {
-			t.Fatalf("request %d reached the upstream %v after the 429, before its 1 s hint", i+2, at.Sub(t0))
-		}
+	if at := srv.at["limited"][20]; at.Sub(t0) < time.Second {
+		t.Fatalf("the retry reached the upstream %v after the 429, before its 1 s hint", at.Sub(t0))
 	}
 }
 

@@ -16,8 +16,12 @@ import (
 type Observer struct {
 	// OnAttempt is called after each attempt with its classification.
 	OnAttempt func(AttemptEvent)
-	// OnRetry is called before each wait that precedes a retry.
+	// OnRetry is called when a retry is decided on, before its wait.
 	OnRetry func(RetryEvent)
+	// OnWait is called before each wait of a call: a retry's backoff or
+	// hint, and the waits the key's gate imposes (breaker, pace, limit,
+	// quota), first attempts included.
+	OnWait func(WaitEvent)
 	// OnGiveUp is called when a call ends without success although its last
 	// answer was retryable, or ends in an error.
 	OnGiveUp func(GiveUpEvent)
@@ -42,11 +46,19 @@ type RetryEvent struct {
 	Decision classify.Decision // why: the failed attempt's classification
 }
 
+// WaitEvent describes a wait before an attempt.
+type WaitEvent struct {
+	Key     string
+	Attempt int           // the attempt waited for, 1 for the first
+	Wait    time.Duration // how long at most
+	Cause   WaitCause
+}
+
 // GiveUpEvent describes a call that ends without success.
 type GiveUpEvent struct {
 	Key      string
 	Attempts int
-	Reason   string            // why no further attempt was made
+	Reason   Reason            // why no further attempt was made
 	Decision classify.Decision // the last attempt's classification
 	Err      error             // the error returned to the caller, nil if a response was
 }
@@ -58,7 +70,7 @@ type BreakerEvent struct {
 }
 
 // SlogObserver returns an Observer that logs retries and give-ups at Info and
-// breaker changes at Warn to l, and attempts at Debug. Messages carry the key,
+// breaker changes at Warn to l, and attempts and waits at Debug. Messages carry the key,
 // status, provider code and request id, never a credential.
 func SlogObserver(l *slog.Logger) Observer {
 	ctx := context.Background()
@@ -84,9 +96,15 @@ func SlogObserver(l *slog.Logger) Observer {
 				slog.Int("attempt", e.Attempt), slog.Duration("wait", e.Wait), slog.Bool("from_hint", e.FromHint),
 				decision(e.Decision))
 		},
+		OnWait: func(e WaitEvent) {
+			if l.Enabled(ctx, slog.LevelDebug) {
+				l.LogAttrs(ctx, slog.LevelDebug, "rebound wait", slog.String("key", e.Key),
+					slog.Int("attempt", e.Attempt), slog.Duration("wait", e.Wait), slog.String("cause", e.Cause.String()))
+			}
+		},
 		OnGiveUp: func(e GiveUpEvent) {
 			attrs := []slog.Attr{slog.String("key", e.Key), slog.Int("attempts", e.Attempts),
-				slog.String("reason", e.Reason), decision(e.Decision)}
+				slog.String("reason", e.Reason.String()), decision(e.Decision)}
 			if e.Err != nil {
 				attrs = append(attrs, slog.String("error", classify.Redact(e.Err.Error())))
 			}

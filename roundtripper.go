@@ -7,21 +7,20 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/rebound-http/rebound/breaker"
 	"github.com/rebound-http/rebound/classify"
+	"github.com/rebound-http/rebound/internal/gate"
 	"github.com/rebound-http/rebound/internal/registry"
 	"github.com/rebound-http/rebound/key"
-	"github.com/rebound-http/rebound/ratelimit"
 	"github.com/rebound-http/rebound/retry"
 )
 
 // Transport is an http.RoundTripper that classifies, retries, breaks and
-// limits the requests it sends through another RoundTripper. Build it with
+// paces the requests it sends through another RoundTripper. Build it with
 // New. It is safe for concurrent use by multiple goroutines, and its
 // configuration never changes after New.
 type Transport struct {
@@ -29,16 +28,15 @@ type Transport struct {
 	err        error // configuration error; every RoundTrip fails with it
 	policy     retry.Policy
 	classifier classify.Classifier
-	budget     *retry.Account        // nil: no budget
-	breakers   *breaker.Set          // nil: breakers off
-	limits     *ratelimit.Set        // always set: cool-downs work without limits
+	gates      *gate.Set             // per-key admission: breakers, pace, limits, budget
 	keyFunc    KeyFunc               // nil: key.Of, interned in keys
 	keys       *registry.Map[string] // interned default keys
 	obs        Observer
 	idemHeader string
 	attHeader  string
 
-	// Time, injected by tests; time.Now and a timer otherwise.
+	// Time, injected by tests; time.Now and a timer otherwise. The gates
+	// read the same clock.
 	now   func() time.Time
 	sleep func(ctx context.Context, d time.Duration) error
 }
@@ -50,11 +48,12 @@ type Transport struct {
 // full-jitter exponential backoff from 0.5 s, capped at 8 s; server hints
 // (Retry-After, retry-after-ms, x-ratelimit-reset-*) honoured up to 60 s and
 // never retried earlier; a retry budget of 20% of recent calls plus 10 per
-// 10 s (retries that wait out a server's hint are not charged to it: the
-// server paced them); responses classified by classify.Default(); a circuit breaker per
-// host and model; no rate limits, but a shared cool-down per model after a
-// server's hint. See retry.Policy, breaker.Settings and ratelimit.Limits for
-// every setting.
+// 10 s, charged for every retry and refunded when it succeeds; responses
+// classified by classify.Default(); per host and model, a circuit breaker
+// that holds calls until its half-open verdict when their deadline leaves
+// room, and a pace that follows what the provider accepts from its first
+// 429 on; no stated rate limits. See retry.Policy, breaker.Settings and
+// ratelimit.Limits for every setting.
 //
 // Invalid options do not panic: Err reports them, and every RoundTrip of the
 // Transport fails with an error matching ErrInvalidConfig without sending
@@ -79,7 +78,6 @@ func New(next http.RoundTripper, opts ...Option) *Transport {
 		errs = append(errs, err)
 	}
 	t.policy = c.policy.WithDefaults()
-	t.budget = retry.NewAccount(t.policy.Budget)
 	t.classifier = c.classifier
 	if t.classifier == nil {
 		t.classifier = classify.Default()
@@ -88,30 +86,29 @@ func New(next http.RoundTripper, opts ...Option) *Transport {
 	if t.keyFunc == nil {
 		t.keys = registry.New(maxInternedKeys, 10*time.Minute, func(k string) string { return k })
 	}
-	if !c.breaker.Disabled {
-		bs := c.breaker
-		if user := bs.OnStateChange; user != nil || t.obs.OnBreakerChange != nil {
-			onChange := t.obs.OnBreakerChange
-			bs.OnStateChange = func(key string, from, to breaker.State) {
-				if user != nil {
-					user(key, from, to)
-				}
-				if onChange != nil {
-					onChange(BreakerEvent{Key: key, From: from, To: to})
-				}
+	gc := gate.Config{
+		Breaker: c.breaker,
+		Limits:  c.limits,
+		Budget:  retry.NewAccount(t.policy.Budget),
+		MaxWait: t.policy.MaxHint,
+		Now:     func() time.Time { return t.now() },
+	}
+	if user := c.breaker.OnStateChange; user != nil || t.obs.OnBreakerChange != nil {
+		onChange := t.obs.OnBreakerChange
+		gc.OnBreakerChange = func(key string, from, to breaker.State) {
+			if user != nil {
+				user(key, from, to)
+			}
+			if onChange != nil {
+				onChange(BreakerEvent{Key: key, From: from, To: to})
 			}
 		}
-		set, err := breaker.New(bs)
-		if err != nil {
-			errs = append(errs, err)
-		}
-		t.breakers = set
 	}
-	limits, err := ratelimit.New(c.limits)
+	gates, err := gate.New(gc)
 	if err != nil {
 		errs = append(errs, err)
 	}
-	t.limits = limits
+	t.gates = gates
 	if len(errs) > 0 {
 		t.err = fmt.Errorf("%w: %w", ErrInvalidConfig, errors.Join(errs...))
 	}
@@ -131,11 +128,10 @@ type Stats struct {
 
 // Stats returns the Transport's counters as of now.
 func (t *Transport) Stats() Stats {
-	s := Stats{Budget: t.budget.Stats(t.now())}
-	if t.breakers != nil {
-		s.Breakers = t.breakers.Len()
+	if t.gates == nil {
+		return Stats{}
 	}
-	return s
+	return Stats{Budget: t.gates.Budget(t.now()), Breakers: t.gates.Breakers()}
 }
 
 // key returns the key of req. The default key is built in a stack buffer and
@@ -147,10 +143,6 @@ func (t *Transport) key(req *http.Request, body []byte, now time.Time) string {
 	var buf [128]byte
 	return t.keys.GetBytes(key.Append(buf[:0], req, body), now)
 }
-
-// maxProbeJitter spreads the retries that wait for a half-open breaker, so
-// that its probes go first.
-const maxProbeJitter = 250 * time.Millisecond
 
 // maxInternedKeys bounds the interned default keys; past it the least
 // recently used are dropped (and simply allocated again if they return).
@@ -172,15 +164,19 @@ type call struct {
 // RoundTrip sends req, retrying as the policy allows, and returns the final
 // response or, when there is none to give, an *Error. See the package
 // documentation for the full contract.
+//
+// Each attempt is prepared, admitted by its key's gate (send, wait, or
+// refuse), sent, classified and reported to the gate; the decision to try
+// again is the retry policy's.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if t.err != nil {
 		closeBody(req)
-		return nil, &Error{Err: t.err}
+		return nil, &Error{Err: t.err, Reason: ReasonFatal}
 	}
 	c := call{t: t, req: req, ctx: req.Context(), sched: t.policy.Start()}
 	var err error
 	if c.body, err = prepareBody(req, t.policy.MaxBodyBuffer); err != nil {
-		return nil, &Error{Err: fmt.Errorf("rebound: reading request body: %w", err)}
+		return nil, &Error{Err: fmt.Errorf("reading request body: %w", err), Reason: ReasonFatal}
 	}
 	defer func() { c.body.close(req, c.sent) }()
 	now := t.now() // the only clock read of a call that succeeds at once
@@ -188,104 +184,144 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if t.idemHeader != "" && req.Header.Get(t.idemHeader) == "" {
 		c.idem = newIdempotencyKey()
 	}
-	t.budget.Deposit(now)
+	g := t.gates.Get(c.key, now)
+	t.gates.Deposit(now)
+	deadline, _ := c.ctx.Deadline()
 
 	var (
-		resp *http.Response // the previous attempt's answer, until discarded
-		wait time.Duration  // the backoff or hint before this attempt
+		held      *http.Response // the last retryable answer, until discarded
+		heldErr   error          // or the last retryable transport error
+		notBefore time.Time      // the retry's backoff or hint ends
+		fromHint  bool
 	)
 	for {
-		if c.sched.Attempts() > 0 {
+		a := t.gates.Admit(g, now, gate.Request{Attempt: c.sched.Attempts() + 1, NotBefore: notBefore, Deadline: deadline})
+		switch a.Verdict {
+		case gate.Refuse:
+			// The answer already held is never lost: the caller gets it
+			// rather than the reason the next attempt could not go.
+			reason := refusal(a.Cause)
+			if held != nil {
+				c.observeGiveUp(reason, nil)
+				return held, nil
+			}
+			cause := a.Err
+			if cause == nil {
+				cause = heldErr
+			}
+			if cause == nil {
+				cause = errors.New(reason.String())
+			}
+			return nil, c.giveUp(cause, reason)
+		case gate.Wait:
+			c.observeWait(a.Delay, waitCause(a.Cause, fromHint))
+			if err := t.wait(c.ctx, a.Delay, a.Wake); err != nil {
+				discard(held)
+				return nil, c.giveUp(err, ReasonCanceled)
+			}
 			now = t.now()
+			continue
 		}
-		// Admit the attempt before discarding the previous answer: when the
-		// attempt cannot go, the caller gets that answer rather than an error.
-		done, res, delay, aerr := c.admit(wait, now)
-		if aerr != nil {
-			if resp != nil {
-				c.observeGiveUp(aerr.Error(), nil)
-				return resp, nil
-			}
-			return nil, c.giveUp(aerr, aerr.Error())
-		}
-		discard(resp)
-		resp = nil
-		if delay > 0 {
-			// Hold no breaker slot while asleep (a half-open breaker has only
-			// a few): give it back and ask again when the wait is over.
-			done.Done(breaker.Excluded)
-			if err := t.sleep(c.ctx, delay); err != nil {
-				res.Cancel(t.now())
-				return nil, c.giveUp(err, "context done while waiting")
-			}
-			if t.breakers != nil {
-				var err error
-				if done, err = t.breakers.Allow(c.key, t.now()); err != nil {
-					return nil, c.giveUp(err, err.Error())
-				}
+		if a.Delay > 0 {
+			c.observeWait(a.Delay, waitCause(a.Cause, false))
+			if err := t.sleep(c.ctx, a.Delay); err != nil {
+				t.gates.Cancel(&a.Ticket, t.now())
+				discard(held)
+				return nil, c.giveUp(err, ReasonCanceled)
 			}
 		}
-		r, d, err := c.send(done)
+		discard(held)
+		held, heldErr = nil, nil
+		r, d, err := c.send(&a.Ticket)
 		if d.Verdict != classify.Retryable {
 			if err != nil {
-				return nil, c.giveUp(err, "fatal transport error")
+				return nil, c.giveUp(err, ReasonFatal)
 			}
 			return r, nil
 		}
-		if d.RetryAfter > 0 {
-			now := t.now()
-			t.limits.CoolDown(c.key, now, now.Add(d.RetryAfter))
-		}
-		var stop string
-		if wait, stop = c.next(d); stop != "" {
+		now = t.now()
+		wait, stop := c.next(d, now, deadline)
+		if stop != ReasonNone {
 			if err != nil {
 				return nil, c.giveUp(err, stop)
 			}
 			c.observeGiveUp(stop, nil)
 			return r, nil
 		}
+		fromHint = d.RetryAfter > 0
 		if h := t.obs.OnRetry; h != nil {
-			h(RetryEvent{Key: c.key, Attempt: c.sched.Attempts(), Wait: wait, FromHint: d.RetryAfter > 0, Decision: d})
+			h(RetryEvent{Key: c.key, Attempt: c.sched.Attempts(), Wait: wait, FromHint: fromHint, Decision: d})
 		}
-		resp = r
+		held, heldErr = keep(r), err
+		notBefore = now.Add(wait)
 	}
 }
 
-// admit lets the next attempt through the key's circuit breaker (unless it
-// must wait first: a retry's breaker was consulted by next) and rate limiter,
-// and returns how long to wait before sending it: the longer of wait and the
-// limiter's delay. It fails at once when the breaker is open or the wait
-// would end after the deadline. On success the caller must report the
-// attempt's outcome through the Ticket and, if it does not send,
-// give the reservation back.
-func (c *call) admit(wait time.Duration, now time.Time) (breaker.Ticket, ratelimit.Reservation, time.Duration, error) {
-	t := c.t
-	var done breaker.Ticket
-	if t.breakers != nil && wait == 0 { // after a wait, the ticket is taken when it ends
-		var err error
-		if done, err = t.breakers.Allow(c.key, now); err != nil {
-			return done, ratelimit.Reservation{}, 0, err
+// refusal turns the gate's cause for refusing an attempt into a Reason.
+func refusal(c gate.Cause) Reason {
+	switch c {
+	case gate.Budget:
+		return ReasonBudget
+	case gate.Breaker, gate.Recovery:
+		return ReasonCircuitOpen
+	case gate.Pace, gate.Limit:
+		return ReasonRateLimited
+	case gate.Hold:
+		return ReasonQuotaSpent
+	}
+	return ReasonDeadline
+}
+
+// waitCause turns the gate's cause for a wait into a WaitCause.
+func waitCause(c gate.Cause, fromHint bool) WaitCause {
+	switch c {
+	case gate.Breaker:
+		return WaitBreaker
+	case gate.Recovery:
+		return WaitRecovery
+	case gate.Pace:
+		return WaitPace
+	case gate.Limit:
+		return WaitRateLimit
+	case gate.Hold:
+		return WaitQuota
+	}
+	if fromHint {
+		return WaitHint
+	}
+	return WaitBackoff
+}
+
+// wait sleeps for d, or until wake is closed, or until ctx is done; only the
+// last is an error.
+func (t *Transport) wait(ctx context.Context, d time.Duration, wake <-chan struct{}) error {
+	if wake == nil {
+		return t.sleep(ctx, d)
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-wake:
+			cancel()
+		case <-wctx.Done():
 		}
+	}()
+	if err := t.sleep(wctx, d); err != nil && ctx.Err() != nil {
+		return ctx.Err()
 	}
-	res := t.limits.Reserve(c.key, now)
-	d := max(wait, res.Delay()) // Delay spreads the callers a cool-down held
-	if dl, ok := c.ctx.Deadline(); ok && d > 0 && now.Add(d).After(dl) {
-		res.Cancel(now)
-		done.Done(breaker.Excluded)
-		return breaker.Ticket{}, ratelimit.Reservation{}, 0, &ratelimit.WaitError{Key: c.key, Wait: d, Left: dl.Sub(now)}
-	}
-	return done, res, d, nil
+	return nil
 }
 
 // send makes one attempt and classifies its outcome, reporting it to the
-// breaker through done. A Retryable decision always comes with a response or
-// an error.
-func (c *call) send(done breaker.Ticket) (*http.Response, classify.Decision, error) {
+// key's gate through tk. A Retryable decision always comes with a response
+// or an error.
+func (c *call) send(tk *gate.Ticket) (*http.Response, classify.Decision, error) {
 	t := c.t
 	n := c.sched.Attempted()
 	areq, err := c.request(n)
 	if err != nil {
-		done.Done(breaker.Excluded)
+		t.gates.Cancel(tk, t.now())
 		return nil, classify.Decision{Verdict: classify.Fatal, Message: err.Error()}, err
 	}
 	var start time.Time
@@ -310,9 +346,13 @@ func (c *call) send(done breaker.Ticket) (*http.Response, classify.Decision, err
 		resp.Request = c.req
 	}
 	c.last = d
-	done.Done(outcome(c.ctx, d, err))
+	var end time.Time
+	if tk.Timed() || t.obs.OnAttempt != nil {
+		end = t.now()
+	}
+	t.gates.Report(tk, d, err, c.ctx.Err() != nil, end)
 	if h := t.obs.OnAttempt; h != nil {
-		h(AttemptEvent{Key: c.key, Attempt: n, Decision: d, Duration: t.now().Sub(start)})
+		h(AttemptEvent{Key: c.key, Attempt: n, Decision: d, Duration: end.Sub(start)})
 	}
 	if d.Verdict == classify.Retryable && resp == nil && err == nil {
 		d.Verdict = classify.Fatal // a classifier bug; nothing to retry with
@@ -320,40 +360,29 @@ func (c *call) send(done breaker.Ticket) (*http.Response, classify.Decision, err
 	return resp, d, err
 }
 
-// next decides about a retry after the retryable decision d: the wait before
-// it, or a non-empty reason to stop.
-func (c *call) next(d classify.Decision) (time.Duration, string) {
-	t := c.t
+// next decides about a retry after the retryable decision d at now: the wait
+// before it, or the Reason to stop. Whether the retry may then go (breaker,
+// pace, budget, deadline) is the gate's to say.
+func (c *call) next(d classify.Decision, now, deadline time.Time) (time.Duration, Reason) {
 	if !c.body.replayable() {
-		return 0, "request body cannot be replayed"
+		return 0, ReasonNotReplayable
 	}
 	left := time.Duration(-1)
-	now := t.now()
-	if dl, ok := c.ctx.Deadline(); ok {
-		left = max(dl.Sub(now), 0)
+	if !deadline.IsZero() {
+		left = max(deadline.Sub(now), 0)
 	}
 	wait, s := c.sched.Next(d.RetryAfter, left)
-	if s != retry.Continue {
-		return 0, s.String()
+	switch s {
+	case retry.Continue:
+		return wait, ReasonNone
+	case retry.StopAttempts:
+		return 0, ReasonAttempts
+	case retry.StopHintTooLong:
+		return 0, ReasonHintTooLong
+	case retry.StopBudget:
+		return 0, ReasonBudget
 	}
-	if t.breakers != nil {
-		// The key's breaker is open: wait for its probes rather than give
-		// up, when that fits, spread so the probes go first.
-		if until, open := t.breakers.OpenUntil(c.key); open {
-			w := until.Sub(now) + time.Duration(rand.Int64N(int64(maxProbeJitter)+1))
-			if w > t.policy.MaxHint || left >= 0 && w > left {
-				return 0, "circuit open"
-			}
-			wait = max(wait, w)
-		}
-	}
-	// A retry that waits out the server's own hint is not charged: the server
-	// paced it, and the shared cool-down holds every caller of the key
-	// meanwhile. The budget bounds the retries the client alone decides on.
-	if d.RetryAfter == 0 && !t.budget.Withdraw(now) {
-		return 0, retry.StopBudget.String()
-	}
-	return wait, ""
+	return 0, ReasonDeadline
 }
 
 // request builds attempt n's request: the caller's own for a first attempt
@@ -406,33 +435,22 @@ func (c *call) attemptContext(r *http.Request) (context.Context, func(*http.Resp
 }
 
 // giveUp builds the error returned when there is no response to give.
-func (c *call) giveUp(err error, reason string) error {
-	e := &Error{Key: c.key, Attempts: c.sched.Attempts(), Last: c.last, RequestID: c.last.RequestID, Err: err}
+func (c *call) giveUp(err error, reason Reason) error {
+	e := &Error{Key: c.key, Attempts: c.sched.Attempts(), Last: c.last, RequestID: c.last.RequestID, Reason: reason, Err: err}
 	c.observeGiveUp(reason, e)
 	return e
 }
 
-func (c *call) observeGiveUp(reason string, err error) {
+func (c *call) observeGiveUp(reason Reason, err error) {
 	if h := c.t.obs.OnGiveUp; h != nil {
 		h(GiveUpEvent{Key: c.key, Attempts: c.sched.Attempts(), Reason: reason, Decision: c.last, Err: err})
 	}
 }
 
-// outcome says what an attempt means for the key's circuit breaker: server
-// failures count against it; 4xx answers (429 included) and the caller's own
-// cancellation count neither way.
-func outcome(ctx context.Context, d classify.Decision, err error) breaker.Outcome {
-	switch {
-	case err != nil && ctx.Err() != nil:
-		return breaker.Excluded
-	case err != nil, d.Status >= 500:
-		return breaker.Failure
-	case d.Verdict == classify.Retryable && d.Evidence == classify.ByBody && d.Status != http.StatusTooManyRequests:
-		return breaker.Failure // model_overloaded and kin, whatever the status
-	case d.Status >= 400:
-		return breaker.Excluded
+func (c *call) observeWait(d time.Duration, cause WaitCause) {
+	if h := c.t.obs.OnWait; h != nil {
+		h(WaitEvent{Key: c.key, Attempt: c.sched.Attempts() + 1, Wait: d, Cause: cause})
 	}
-	return breaker.Success
 }
 
 type cancelOnClose struct {

@@ -330,7 +330,7 @@ func TestTransportErrorRetriedThenError(t *testing.T) {
 func TestBudgetBoundsAmplification(t *testing.T) {
 	clock := newFakeClock()
 	u := newUpstream(t, clock, reply{status: 503, body: `{"error":{"code":"model_overloaded"}}`})
-	budget := retry.Budget{Ratio: 0.2, MinRetries: 5}
+	budget := retry.Budget{Ratio: 0.2, MinRetries: 5, Window: time.Hour} // the sleeps of every call move the one clock
 	tr, _ := newTestTransport(t, clock, false, WithRetry(retry.Policy{Budget: budget}),
 		WithBreaker(breaker.Settings{Disabled: true}))
 	const calls = 200

@@ -325,13 +325,15 @@ func (s *Set) newBreaker(key string) *breaker {
 // standard errors: about one chance in 700 per check).
 const tripZ = 3
 
-// readyToTrip is gobreaker's ReadyToTrip for b: c holds the failures (and
+// readyToTrip is gobreaker's ReadyToTrip for b: it trips once the window
+// holds MinRequests outcomes and either all of them failed or the failure
+// ratio has reached FailureRatio beyond doubt. c holds the failures (and
 // any half-open successes); the successes of the closed state are b's own.
 func (b *breaker) readyToTrip(c gobreaker.Counts) bool {
 	fails := uint64(c.TotalFailures)
 	n := fails + uint64(c.TotalSuccesses) + uint64(max(b.successes.Sum(time.Now()), 0))
 	s := b.set
-	return n >= s.minimum && wilsonLower(fails, n, tripZ) >= s.ratio
+	return n >= s.minimum && (fails == n || wilsonLower(fails, n, tripZ) >= s.ratio)
 }
 
 // wilsonLower returns the lower bound of the Wilson score interval of a

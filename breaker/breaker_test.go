@@ -104,7 +104,7 @@ func TestTripsOnEvidence(t *testing.T) {
 		{0.5, 1, 12},   // 12 of 13: 0.507
 		{0.5, 3, 17},   // 17 of 20: 0.515
 		{0.5, 10, 29},  // 29 of 39: 0.503
-		{0.6, 0, 14},   // 14 of 14: 0.609
+		{0.6, 1, 18},   // 18 of 19: 0.612
 		{0.25, 10, 12}, // 12 of 22: 0.264
 	} {
 		s := mustNew(t, with(long, func(s *Settings) { s.MinRequests = 1; s.FailureRatio = c.ratio }))

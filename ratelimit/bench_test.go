@@ -65,17 +65,6 @@ func BenchmarkReserve(b *testing.B) {
 			}
 		})
 	})
-	b.Run("case:cooling;goroutines:all", func(b *testing.B) {
-		s := newSet(b, Limits{})
-		now := time.Now()
-		s.CoolDown(k, s.now(), now.Add(time.Minute))
-		b.ReportAllocs()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				s.Reserve(k, now)
-			}
-		})
-	})
 }
 
 func BenchmarkWait(b *testing.B) {
@@ -89,15 +78,3 @@ func BenchmarkWait(b *testing.B) {
 	})
 }
 
-func BenchmarkCoolDown(b *testing.B) {
-	b.Run("case:repeat-hint;goroutines:all", func(b *testing.B) {
-		s := newSet(b, Limits{})
-		until := time.Now().Add(30 * time.Second)
-		b.ReportAllocs()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				s.CoolDown(k, s.now(), until)
-			}
-		})
-	})
-}

@@ -41,38 +41,15 @@ func Example_perModel() {
 	// api.mistral.ai/mistral-large  wait 0s
 }
 
-// After a 429 with Retry-After: 20, every caller of that key waits out the
-// same cool-down, even with no rate limit configured.
-func ExampleSet_CoolDown() {
-	set, err := ratelimit.New(ratelimit.Limits{})
-	if err != nil {
-		panic(err)
-	}
-	key := "api.together.xyz/meta-llama/Llama-3.1-8B-Instruct"
-	now := time.Now()
-
-	set.CoolDown(key, now, now.Add(20*time.Second))                 // the 429's hint
-	fmt.Println(set.Reserve(key, now.Add(5*time.Second)).Cooling()) // a caller 5s later (Delay adds a small random spread)
-
-	set.CoolDown(key, now, now.Add(10*time.Second)) // a shorter hint does not shorten it
-	fmt.Println(set.CoolingUntil(key).Sub(now))
-
-	fmt.Println(set.Reserve("api.together.xyz/Qwen/Qwen3-32B", now).Delay()) // another model
-	// Output:
-	// 15s
-	// 20s
-	// 0s
-}
 
 // Wait fails at once when the wait could not end before the deadline.
 func ExampleSet_Wait() {
-	set, err := ratelimit.New(ratelimit.Limits{})
+	set, err := ratelimit.New(ratelimit.Limits{Default: ratelimit.PerMinute(2)}) // one slot every 30 s
 	if err != nil {
 		panic(err)
 	}
 	key := "api.openai.com/gpt-4o"
-	now := time.Now()
-	set.CoolDown(key, now, now.Add(30*time.Second))
+	set.Reserve(key, time.Now()) // the first slot is taken
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()

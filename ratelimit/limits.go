@@ -11,9 +11,8 @@ import (
 
 // Defaults applied by New for the zero fields of Limits.
 const (
-	DefaultMaxKeys     = 1024
-	DefaultIdleTTL     = 10 * time.Minute
-	DefaultMaxCoolDown = 60 * time.Second
+	DefaultMaxKeys = 1024
+	DefaultIdleTTL = 10 * time.Minute
 )
 
 // maxDefaultBurst bounds the burst derived from a Rate when Burst is zero,
@@ -92,8 +91,7 @@ type Rule struct {
 	Limit Limit
 }
 
-// Limits configures a Set. The zero Limits limits no key; cool-downs still
-// apply.
+// Limits configures a Set. The zero Limits limits no key.
 type Limits struct {
 	// Default applies to keys that no Rule matches. The zero Limit means
 	// such keys are not limited.
@@ -106,33 +104,18 @@ type Limits struct {
 
 	// MaxKeys bounds how many keys the Set holds state for. When it is
 	// full, idle and least recently used keys are forgotten: a forgotten
-	// key starts again with a full burst and no cool-down. Zero means
+	// key starts again with a full burst. Zero means
 	// DefaultMaxKeys.
 	MaxKeys int
 
 	// IdleTTL is how long an unused key's state is kept once the Set is
 	// full. Zero means DefaultIdleTTL.
 	IdleTTL time.Duration
-
-	// MaxCoolDown is the longest cool-down that Set.CoolDown will set:
-	// a later deadline is cut to MaxCoolDown from the time of the call,
-	// so that one bad hint cannot stall a key for long. Zero means
-	// DefaultMaxCoolDown.
-	MaxCoolDown time.Duration
-
-	// NoCoolDown turns shared cool-downs off: Set.CoolDown does nothing, and
-	// a server's hint delays only the call that received it. Leave it off
-	// when 429s mean what they say (a limit every caller of the key is
-	// over); turn it on for upstreams that send sporadic 429s with hints,
-	// where holding every caller for each one costs latency (see the bench's
-	// flaky scenario).
-	NoCoolDown bool
 }
 
 // Validate reports every invalid field of l: a negative or NaN Rate, a
 // negative Burst, a zero Rate with a positive Burst, an empty or repeated
-// Rule Pattern (a repeat can never match), and negative MaxKeys, IdleTTL or
-// MaxCoolDown. It returns nil when l is valid.
+// Rule Pattern (a repeat can never match), and negative MaxKeys or IdleTTL. It returns nil when l is valid.
 func (l Limits) Validate() error {
 	var errs []error
 	if err := l.Default.validate(); err != nil {
@@ -157,15 +140,10 @@ func (l Limits) Validate() error {
 	if l.IdleTTL < 0 {
 		errs = append(errs, fmt.Errorf("ratelimit: negative IdleTTL %v", l.IdleTTL))
 	}
-	if l.MaxCoolDown < 0 {
-		errs = append(errs, fmt.Errorf("ratelimit: negative MaxCoolDown %v", l.MaxCoolDown))
-	}
 	return errors.Join(errs...)
 }
 
-// Enabled reports whether l limits any key. When it is false, a Set built
-// from l still enforces cool-downs, at the cost of one atomic load per
-// Reserve while no key is cooling.
+// Enabled reports whether l limits any key.
 func (l Limits) Enabled() bool {
 	if !l.Default.unlimited() {
 		return true
@@ -186,9 +164,6 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.IdleTTL == 0 {
 		l.IdleTTL = DefaultIdleTTL
-	}
-	if l.MaxCoolDown == 0 {
-		l.MaxCoolDown = DefaultMaxCoolDown
 	}
 	return l
 }

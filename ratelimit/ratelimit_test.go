@@ -30,19 +30,14 @@ func newSet(t testing.TB, l Limits) *Set {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	s.jitter = noJitter // exact delays; TestReleaseSpread covers the spread
 	return s
 }
 
-func noJitter(int64) int64 { return 0 }
-
-// A step is one call at t0+at on key (k if empty): CoolDown(key, t0+coolTo)
-// when coolTo is set, else Reserve, whose Delay must be want, cancelled at
-// once when cancel is set.
+// A step is one Reserve at t0+at on key (k if empty), whose Delay must be
+// want, cancelled at once when cancel is set.
 type step struct {
 	at     time.Duration
 	key    string
-	coolTo time.Duration
 	want   time.Duration
 	cancel bool
 }
@@ -56,10 +51,6 @@ func run(t *testing.T, s *Set, steps []step) {
 		key := st.key
 		if key == "" {
 			key = k
-		}
-		if st.coolTo != 0 {
-			s.CoolDown(key, s.now(), t0.Add(st.coolTo))
-			continue
 		}
 		r := s.Reserve(key, clock)
 		if got := r.Delay(); got != st.want {
@@ -101,39 +92,6 @@ func TestSteps(t *testing.T) {
 		}, []step{
 			{key: "h/free"}, {key: "h/free"}, {key: "h/free"}, {key: "h/paid"}, {key: "h/paid", want: 1 * s},
 		}},
-		{"cool-down blocks until its end", Limits{}, []step{
-			{coolTo: 10 * s}, {want: 10 * s}, {at: 4 * s, want: 6 * s}, {at: 10 * s}, {at: 11 * s},
-		}},
-		{"cool-down holds only its key", Limits{}, []step{
-			{coolTo: 10 * s}, {key: "other"}, {key: "api.example.com"}, {want: 10 * s},
-		}},
-		{"a longer hint extends the cool-down", Limits{}, []step{
-			{coolTo: 10 * s}, {at: 1 * s, coolTo: 20 * s}, {at: 5 * s, want: 15 * s},
-		}},
-		{"a shorter hint does not shorten it", Limits{}, []step{
-			{coolTo: 20 * s}, {at: 1 * s, coolTo: 5 * s}, {at: 2 * s, want: 18 * s},
-		}},
-		{"a past hint is ignored", Limits{}, []step{
-			{at: 5 * s, coolTo: 4 * s}, {at: 5 * s}, {at: 5 * s, coolTo: 5 * s}, {at: 5 * s},
-		}},
-		{"a long hint is cut to MaxCoolDown", Limits{MaxCoolDown: 30 * s}, []step{
-			{at: 1 * s, coolTo: time.Hour}, {at: 1 * s, want: 30 * s},
-		}},
-		{"MaxCoolDown defaults to a minute", Limits{}, []step{
-			{coolTo: time.Hour}, {want: time.Minute},
-		}},
-		{"a limited key cools too", Limits{Default: Limit{Rate: 1000, Burst: 1000}}, []step{
-			{coolTo: 5 * s}, {want: 5 * s}, {at: 5 * s},
-		}},
-		{"after a cool-down callers go at the key's rate", Limits{Default: Limit{Rate: 1, Burst: 2}}, []step{
-			{coolTo: 10 * s}, {want: 10 * s}, {want: 10 * s}, {want: 11 * s}, {at: 3 * s, want: 9 * s},
-		}},
-		{"cancel during a cool-down credits it once", Limits{Default: Limit{Rate: 1, Burst: 1}}, []step{
-			{coolTo: 10 * s}, {want: 10 * s}, {want: 11 * s, cancel: true}, {want: 11 * s}, {want: 12 * s},
-		}},
-		{"a slot taken before a cool-down is not given back into it", Limits{Default: Limit{Rate: 1, Burst: 1}}, []step{
-			{}, {want: 1 * s}, {coolTo: 10 * s}, {want: 10 * s},
-		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -142,45 +100,7 @@ func TestSteps(t *testing.T) {
 	}
 }
 
-func TestCoolDownWithoutLimitsKeepsNoOtherState(t *testing.T) {
-	s := newSet(t, Limits{})
-	s.now = func() time.Time { return t0 }
-	if s.Reserve(k, t0).Delay() != 0 || s.Len() != 0 {
-		t.Fatalf("Reserve on an unlimited Set created state: Len %d", s.Len())
-	}
-	if got := s.CoolingUntil(k); !got.IsZero() {
-		t.Fatalf("CoolingUntil before any cool-down = %v, want zero", got)
-	}
-	s.CoolDown(k, s.now(), t0.Add(7*time.Second))
-	if got := s.CoolingUntil(k); !got.Equal(t0.Add(7 * time.Second)) {
-		t.Fatalf("CoolingUntil = %v, want %v", got, t0.Add(7*time.Second))
-	}
-	if got := s.Reserve(k, t0.Add(2*time.Second)).Delay(); got != 5*time.Second {
-		t.Fatalf("Delay = %v, want 5s", got)
-	}
-	if s.Len() != 1 {
-		t.Fatalf("Len = %d, want 1", s.Len())
-	}
-}
 
-func TestConcurrentCoolDownKeepsTheLatest(t *testing.T) {
-	s := newSet(t, Limits{})
-	s.now = func() time.Time { return t0 }
-	var wg sync.WaitGroup
-	for g := range 20 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range 100 {
-				s.CoolDown(k, s.now(), t0.Add(time.Duration((g*100+i)*7%2000+1)*time.Millisecond))
-			}
-		}()
-	}
-	wg.Wait()
-	if got, want := s.CoolingUntil(k), t0.Add(2000*time.Millisecond); !got.Equal(want) {
-		t.Fatalf("CoolingUntil = %v, want the latest hint %v", got, want)
-	}
-}
 
 func rps(r float64) Limit { return Limit{Rate: rate.Limit(r)} }
 
@@ -234,7 +154,7 @@ func TestValidate(t *testing.T) {
 				{Pattern: "api.openai.com/*"},
 				{Pattern: "*", Limit: Limit{Rate: rate.Inf}},
 			},
-			MaxKeys: 10, IdleTTL: time.Second, MaxCoolDown: time.Minute,
+			MaxKeys: 10, IdleTTL: time.Second,
 		}, nil},
 		{"negative rate", Limits{Default: Limit{Rate: -1}}, []string{"ratelimit: Default: negative Rate -1"}},
 		{"NaN rate", Limits{Default: Limit{Rate: rate.Limit(math.NaN())}}, []string{"Default: invalid Rate NaN"}},
@@ -246,9 +166,6 @@ func TestValidate(t *testing.T) {
 		{"rule limit", Limits{Rules: []Rule{{Pattern: "*", Limit: Limit{Rate: -3}}}}, []string{`Rules[0] ("*"): negative Rate -3`}},
 		{"negative MaxKeys", Limits{MaxKeys: -1}, []string{"negative MaxKeys -1"}},
 		{"negative IdleTTL", Limits{IdleTTL: -time.Second}, []string{"negative IdleTTL -1s"}},
-		{"negative MaxCoolDown", Limits{MaxCoolDown: -time.Second}, []string{"negative MaxCoolDown -1s"}},
-		{"every problem is reported", Limits{Default: Limit{Burst: -1}, MaxKeys: -1},
-			[]string{"Default: negative Burst -1", "negative MaxKeys -1"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -329,9 +246,6 @@ func TestWaitFailsAtOnceWhenTheDeadlineIsTooNear(t *testing.T) {
 		{"rate limit", Limits{Default: Limit{Rate: rate.Every(time.Hour), Burst: 1}}, func(s *Set) {
 			s.Reserve(k, time.Now()) // take the only slot: the next is an hour away
 		}},
-		{"cool-down", Limits{MaxCoolDown: 2 * time.Hour}, func(s *Set) {
-			s.CoolDown(k, s.now(), time.Now().Add(time.Hour))
-		}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newSet(t, tt.limits)
@@ -363,8 +277,9 @@ func TestWaitFailsAtOnceWhenTheDeadlineIsTooNear(t *testing.T) {
 
 func TestWaitAtTheDeadline(t *testing.T) {
 	base := time.Now()
-	s := newSet(t, Limits{MaxCoolDown: 2 * time.Hour})
+	s := newSet(t, Limits{Default: Limit{Rate: rate.Every(time.Hour), Burst: 1}})
 	s.now = func() time.Time { return base }
+	s.Reserve(k, base) // the burst: the next slot is an hour away
 	var got time.Duration
 	s.newTimer = func(d time.Duration) (<-chan time.Time, func() bool) {
 		got = d
@@ -372,7 +287,6 @@ func TestWaitAtTheDeadline(t *testing.T) {
 		ch <- base.Add(d)
 		return ch, func() bool { return false }
 	}
-	s.CoolDown(k, s.now(), base.Add(time.Hour))
 
 	ctx, cancel := context.WithDeadline(context.Background(), base.Add(time.Hour))
 	defer cancel()
@@ -382,6 +296,8 @@ func TestWaitAtTheDeadline(t *testing.T) {
 	got = 0
 	ctx, cancel = context.WithDeadline(context.Background(), base.Add(time.Hour-time.Nanosecond))
 	defer cancel()
+	s.Reserve(k, base) // the hour-long wait was spent: take the next one
+	base = base.Add(time.Hour)
 	if err := s.Wait(ctx, k); !errors.Is(err, ErrWouldExceedDeadline) || got != 0 {
 		t.Fatalf("Wait ending 1ns past the deadline = %v after a timer of %v; want ErrWouldExceedDeadline, no timer", err, got)
 	}
@@ -428,16 +344,16 @@ func TestWaitCancelled(t *testing.T) {
 }
 
 func TestWaitRealTimer(t *testing.T) {
-	s := newSet(t, Limits{})
+	s := newSet(t, Limits{Default: Limit{Rate: rate.Every(20 * time.Millisecond), Burst: 1}})
+	s.Reserve(k, time.Now())
 	until := time.Now().Add(20 * time.Millisecond)
-	s.CoolDown(k, s.now(), until)
 	if err := s.Wait(context.Background(), k); err != nil {
 		t.Fatalf("Wait = %v", err)
 	}
 	// The wait is computed on the wall clock and timed on the monotonic
 	// one; allow for the two drifting apart by a little.
 	if now := time.Now(); now.Before(until.Add(-time.Millisecond)) {
-		t.Fatalf("Wait returned %v before the cool-down ended", until.Sub(now))
+		t.Fatalf("Wait returned %v before the slot was due", until.Sub(now))
 	}
 }
 
@@ -489,12 +405,10 @@ func TestConcurrentReserve(t *testing.T) {
 				mu.Lock()
 				delays[(i+g)%keys] = append(delays[(i+g)%keys], d)
 				mu.Unlock()
-				// Other keys see cool-downs, cancelled reservations and
-				// failed Waits at the same time.
+				// Other keys see cancelled reservations and failed
+				// Waits at the same time.
 				other := "h/x" + strconv.Itoa(i%keys)
-				s.CoolDown(other, s.now(), time.Now().Add(time.Second))
 				s.Reserve(other, now).Cancel(now)
-				_ = s.CoolingUntil(other)
 				_ = s.Wait(ctx, other)
 				_ = s.Len()
 			}
@@ -525,9 +439,6 @@ func TestBoundedKeys(t *testing.T) {
 		{"limited keys", Limits{Default: PerMinute(60), MaxKeys: max}, func(s *Set, key string, now time.Time) {
 			s.Reserve(key, now)
 		}},
-		{"cooling keys", Limits{MaxKeys: max}, func(s *Set, key string, now time.Time) {
-			s.CoolDown(key, s.now(), now.Add(time.Second))
-		}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newSet(t, tt.limits)
@@ -547,9 +458,6 @@ func TestBoundedKeys(t *testing.T) {
 func TestHotPathDoesNotAllocate(t *testing.T) {
 	off := newSet(t, Limits{})
 	exempt := newSet(t, Limits{Default: PerMinute(60), Rules: []Rule{{Pattern: "*/free"}}})
-	cooling := newSet(t, Limits{})
-	cooling.now = func() time.Time { return t0 }
-	cooling.CoolDown(k, cooling.now(), t0.Add(time.Second))
 	exempt.Reserve("h/free", t0)
 	ctx := context.Background()
 	for _, tt := range []struct {
@@ -558,8 +466,7 @@ func TestHotPathDoesNotAllocate(t *testing.T) {
 	}{
 		{"off", func() { off.Reserve(k, t0) }},
 		{"exempt key", func() { exempt.Reserve("h/free", t0) }},
-		{"cooling", func() { cooling.Reserve(k, t0) }},
-		{"wait off", func() { _ = off.Wait(ctx, k) }},
+		{"Wait off", func() { _ = off.Wait(ctx, k) }},
 	} {
 		if n := testing.AllocsPerRun(100, tt.f); n != 0 {
 			t.Errorf("%s: %v allocs per Reserve, want 0", tt.name, n)
@@ -567,51 +474,4 @@ func TestHotPathDoesNotAllocate(t *testing.T) {
 	}
 }
 
-func TestNoCoolDown(t *testing.T) {
-	s, err := New(Limits{NoCoolDown: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Unix(1_000_000, 0)
-	s.CoolDown("k", now, now.Add(time.Second))
-	if r := s.Reserve("k", now); r.Delay() != 0 || r.Cooling() != 0 {
-		t.Fatalf("with NoCoolDown a hint still delays: %v", r.Delay())
-	}
-	on := newSet(t, Limits{})
-	on.CoolDown("k", now, now.Add(time.Second))
-	if r := on.Reserve("k", now.Add(400*time.Millisecond)); r.Delay() != 600*time.Millisecond || r.Cooling() != 600*time.Millisecond {
-		t.Fatalf("cool-down: delay %v cooling %v, want 600ms both", r.Delay(), r.Cooling())
-	}
-}
 
-func TestReleaseSpread(t *testing.T) {
-	for _, tc := range []struct {
-		name     string
-		cooling  time.Duration
-		limited  bool
-		maxDelay time.Duration // with the largest draw
-	}{
-		{"short cool-down: the minimum spread", 100 * time.Millisecond, false, 200 * time.Millisecond},
-		{"800 ms left: a quarter of it", 800 * time.Millisecond, false, time.Second},
-		{"long cool-down: the maximum spread", 10 * time.Second, false, 10*time.Second + 250*time.Millisecond},
-		{"a limited key is paced, not spread", time.Second, true, time.Second},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			l := Limits{}
-			if tc.limited {
-				l.Default = Limit{Rate: 1000, Burst: 10}
-			}
-			s := newSet(t, l)
-			s.jitter = func(n int64) int64 { return n - 1 }
-			s.CoolDown(k, t0, t0.Add(tc.cooling))
-			r := s.Reserve(k, t0)
-			if r.Delay() != tc.maxDelay || r.Cooling() != tc.cooling {
-				t.Fatalf("Delay %v Cooling %v, want %v and %v", r.Delay(), r.Cooling(), tc.maxDelay, tc.cooling)
-			}
-			s.jitter = noJitter
-			if r := s.Reserve(k, t0); r.Delay() != tc.cooling && !tc.limited {
-				t.Fatalf("smallest draw: Delay %v, want the cool-down %v", r.Delay(), tc.cooling)
-			}
-		})
-	}
-}

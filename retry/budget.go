@@ -18,9 +18,12 @@ const (
 const budgetBuckets = 10
 
 // Budget caps retries across all calls of one Transport: over the last Window,
-// retries may number at most Ratio times the calls plus MinRetries. The
-// Transport charges only the retries it decides on alone: one that waits out
-// a server's Retry-After-style hint is paced by the server, not charged.
+// the retries that did not succeed may number at most Ratio times the calls
+// plus MinRetries. Every retry is charged when it is sent, hinted or not,
+// and a retry that succeeds is refunded (as the AWS SDKs' retry quota
+// refunds a successful retry's cost): when the upstream answers again, the
+// callers it failed may all retry, and when it keeps failing, retries stay
+// within Ratio of the calls however many callers there are.
 // The zero value is the default budget (20% of calls plus 10 per 10 s).
 type Budget struct {
 	// Disabled turns the budget off: every call may use all its attempts.
@@ -68,9 +71,10 @@ func (b Budget) WithDefaults() Budget {
 // BudgetStats are an Account's counters: totals since it was made, and the
 // current window's view.
 type BudgetStats struct {
-	Calls   uint64 // calls recorded (first attempts)
-	Retries uint64 // retries granted
-	Denied  uint64 // retries refused because the budget was spent
+	Calls    uint64 // calls recorded (first attempts)
+	Retries  uint64 // retries granted
+	Refunded uint64 // retries refunded because they succeeded
+	Denied   uint64 // retries refused because the budget was spent
 
 	WindowCalls   int64 // calls in the current window
 	WindowRetries int64 // retries granted in the current window
@@ -86,7 +90,7 @@ type Account struct {
 	buckets [budgetBuckets]bucket
 	rotate  sync.Mutex
 
-	calls, retries, denied atomic.Uint64
+	calls, retries, refunded, denied atomic.Uint64
 }
 
 type bucket struct {
@@ -130,6 +134,16 @@ func (a *Account) Withdraw(now time.Time) bool {
 	return true
 }
 
+// Refund gives back, at now, one retry that Withdraw granted and that
+// succeeded.
+func (a *Account) Refund(now time.Time) {
+	if a == nil {
+		return
+	}
+	a.current(now).retries.Add(-1)
+	a.refunded.Add(1)
+}
+
 // Stats returns the counters as of now.
 func (a *Account) Stats(now time.Time) BudgetStats {
 	if a == nil {
@@ -137,7 +151,7 @@ func (a *Account) Stats(now time.Time) BudgetStats {
 	}
 	calls, retries := a.sum(now)
 	return BudgetStats{
-		Calls: a.calls.Load(), Retries: a.retries.Load(), Denied: a.denied.Load(),
+		Calls: a.calls.Load(), Retries: a.retries.Load(), Refunded: a.refunded.Load(), Denied: a.denied.Load(),
 		WindowCalls: calls, WindowRetries: retries,
 		WindowAllowed: int64(a.ratio*float64(calls)) + a.floor,
 	}

@@ -161,6 +161,33 @@ func TestBudgetRatioAndFloor(t *testing.T) {
 	}
 }
 
+func TestBudgetRefundsSuccessfulRetries(t *testing.T) {
+	a := NewAccount(Budget{Ratio: 0.1, MinRetries: 1, Window: 10 * time.Second})
+	now := time.Unix(1_000_000, 0)
+	for range 100 {
+		a.Deposit(now)
+	}
+	// 11 retries are allowed while they fail; refunded ones do not count.
+	granted := 0
+	for range 1000 {
+		if !a.Withdraw(now) {
+			break
+		}
+		granted++
+		if granted%2 == 0 {
+			a.Refund(now) // every other retry succeeds
+		}
+	}
+	if granted != 21 { // 11 failed, 10 refunded: the 22nd would be the 12th failure
+		t.Fatalf("granted %d retries with every other one refunded, want 21", granted)
+	}
+	if st := a.Stats(now); st.Refunded != 10 || st.Retries != 21 || st.WindowRetries != 11 {
+		t.Fatalf("stats %+v", st)
+	}
+	var nilAccount *Account
+	nilAccount.Refund(now) // no budget: nothing to refund, no panic
+}
+
 func TestBudgetSlidesBucketByBucket(t *testing.T) {
 	a := NewAccount(Budget{Ratio: 1, MinRetries: 1, Window: 10 * time.Second})
 	t0 := time.Unix(1_000_000, 0)

@@ -1,0 +1,447 @@
+// Package gate is the one place that decides whether an attempt to a key may
+// go: it owns each key's circuit breaker, its adaptive pace, its hold and its
+// configured rate limit, and the Transport's retry budget. Per attempt, Admit
+// answers send (perhaps after a delay), wait and ask again, or refuse with a
+// typed cause; Report takes the attempt's outcome.
+//
+// The rules, in words:
+//   - Never earlier than the server said: a retry's NotBefore (its backoff or
+//     the server's hint) is waited out first, and a wait that would end past
+//     the deadline is refused at once.
+//   - Hold only on evidence that the key is spent: an open breaker holds a
+//     call until its half-open verdict when the deadline leaves room (probes
+//     first; once it closes, waiting calls are released through a window that
+//     grows as answers come back); a quota spent until a reset holds it until
+//     then.
+//   - Otherwise pace: from a key's first throttling answer on, its send rate
+//     follows what the provider accepts, and calls that cannot be sent within
+//     their deadline are refused locally without being sent.
+//   - Every retry is charged to the budget when it is sent; a retry that
+//     succeeds is refunded.
+package gate
+
+import (
+	"math"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rebound-http/rebound/breaker"
+	"github.com/rebound-http/rebound/classify"
+	"github.com/rebound-http/rebound/internal/registry"
+	"github.com/rebound-http/rebound/ratelimit"
+	"github.com/rebound-http/rebound/retry"
+)
+
+// Config configures a Set.
+type Config struct {
+	// Breaker configures the per-key breakers; it must have been validated.
+	Breaker breaker.Settings
+	// Limits configures the stated rate limits; it must have been validated.
+	Limits ratelimit.Limits
+	// Budget is the retry budget; nil means none.
+	Budget *retry.Account
+	// OnBreakerChange, if not nil, is told of every breaker change after
+	// the gate has taken it into account.
+	OnBreakerChange func(key string, from, to breaker.State)
+	// MaxWait bounds the waits of a call without a deadline for an open
+	// breaker or a spent quota; longer ones are refused.
+	MaxWait time.Duration
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Set holds the gate of every key, created on first use and bounded in
+// number. It is safe for concurrent use.
+type Set struct {
+	breakers    *breaker.Set
+	limits      *ratelimit.Set
+	budget      *retry.Account
+	failFast    bool
+	maxWait     time.Duration
+	openTimeout time.Duration
+	probes      int32
+	now         func() time.Time
+	onChange    func(key string, from, to breaker.State)
+	gates       *registry.Map[*Gate]
+}
+
+// Bounds of the gates held; the breakers and limiters have their own.
+const (
+	maxGates = 4096
+	gateIdle = 10 * time.Minute
+)
+
+// New returns a Set for c, or the error of building its breakers or limits.
+func New(c Config) (*Set, error) {
+	s := &Set{budget: c.Budget, now: c.Now, onChange: c.OnBreakerChange, failFast: c.Breaker.FailFast, maxWait: c.MaxWait}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	bs := c.Breaker
+	bs.OnStateChange = s.breakerChanged
+	var err error
+	if s.breakers, err = breaker.New(bs); err != nil {
+		return nil, err
+	}
+	s.openTimeout, s.probes = breakerTimes(c.Breaker)
+	if s.limits, err = ratelimit.New(c.Limits); err != nil {
+		return nil, err
+	}
+	s.gates = registry.New(maxGates, gateIdle, newGate)
+	return s, nil
+}
+
+// breakerTimes returns the open timeout and probes of s with its defaults.
+func breakerTimes(s breaker.Settings) (time.Duration, int32) {
+	timeout, probes := s.OpenTimeout, int32(min(s.HalfOpenProbes, math.MaxInt32))
+	if timeout == 0 {
+		timeout = time.Second
+	}
+	if probes == 0 {
+		probes = 3
+	}
+	return timeout, probes
+}
+
+// Get returns the gate of key, creating it if needed.
+func (s *Set) Get(key string, now time.Time) *Gate { return s.gates.Get(key, now) }
+
+// Breakers returns how many breakers the Set holds.
+func (s *Set) Breakers() int { return s.breakers.Len() }
+
+// Budget returns the retry budget's counters as of now.
+func (s *Set) Budget(now time.Time) retry.BudgetStats { return s.budget.Stats(now) }
+
+// Deposit records one call at now in the retry budget.
+func (s *Set) Deposit(now time.Time) { s.budget.Deposit(now) }
+
+// Gate is one key's admission state.
+type Gate struct {
+	key string
+
+	// changed is closed, and replaced, when a waiting call may now go: a
+	// breaker changed state, or a recovery slot came free.
+	mu         sync.Mutex
+	changed    chan struct{}
+	openUntil  time.Time // on the Set's clock, while the breaker is open
+	recovering atomic.Bool
+	window     int32 // recovery: how many calls may be in flight
+	inflight   int32 // recovery: how many are
+
+	hold atomic.Int64 // Unix nanoseconds until which the key is spent; 0: none
+
+	pace pacer
+}
+
+func newGate(key string) *Gate {
+	g := &Gate{key: key, changed: make(chan struct{})}
+	g.pace.init()
+	return g
+}
+
+// Key returns the gate's key.
+func (g *Gate) Key() string { return g.key }
+
+// wake lets every waiting call ask again. g.mu must be held.
+func (g *Gate) wakeLocked() {
+	close(g.changed)
+	g.changed = make(chan struct{})
+}
+
+// breakerChanged is the breakers' OnStateChange: it runs without any
+// breaker lock held.
+func (s *Set) breakerChanged(key string, from, to breaker.State) {
+	if g, ok := s.gates.Peek(key); ok {
+		g.mu.Lock()
+		switch to {
+		case breaker.Open:
+			g.openUntil = s.now().Add(s.openTimeout)
+			g.recovering.Store(false)
+		case breaker.Closed:
+			if from == breaker.HalfOpen {
+				// Release the calls held meanwhile gradually: as many as
+				// the probes at first, one more per answer that comes back.
+				g.window, g.inflight = s.probes, 0
+				g.recovering.Store(true)
+			}
+		}
+		g.wakeLocked()
+		g.mu.Unlock()
+	}
+	if s.onChange != nil {
+		s.onChange(key, from, to)
+	}
+}
+
+// Verdict is what Admit decided.
+type Verdict uint8
+
+const (
+	// Send means: wait Admission.Delay (often zero), then send.
+	Send Verdict = iota
+	// Wait means: wait Admission.Delay, or until Admission.Wake is closed,
+	// then call Admit again.
+	Wait
+	// Refuse means: do not send; Admission.Cause says why.
+	Refuse
+)
+
+// Cause says why an attempt waits or is refused.
+type Cause uint8
+
+// The causes.
+const (
+	None     Cause = iota
+	Backoff        // the retry's own backoff or the server's hint
+	Breaker        // the key's breaker is open or half-open
+	Recovery       // the breaker just closed; calls are released gradually
+	Pace           // the key's adaptive pace
+	Limit          // a stated rate limit
+	Hold           // the key's quota is spent until a reset
+	Budget         // the retry budget is spent
+	Deadline       // the wait would end after the deadline
+)
+
+// Request is what one attempt asks of its gate.
+type Request struct {
+	// Attempt is the attempt's number, 1 for the first.
+	Attempt int
+	// NotBefore is when the retry's backoff or the server's hint ends;
+	// zero for none.
+	NotBefore time.Time
+	// Deadline is the call's deadline; zero for none.
+	Deadline time.Time
+}
+
+// Admission is the answer of Admit.
+type Admission struct {
+	Verdict Verdict
+	// Delay is, for Send, how long to wait before sending (a slot is
+	// reserved meanwhile; Cancel gives it back), and for Wait how long at
+	// most to wait before asking again.
+	Delay time.Duration
+	// Wake, for Wait, is closed when the call may ask again sooner; nil
+	// when only Delay matters.
+	Wake <-chan struct{}
+	// Cause says why the call waits, is delayed or is refused.
+	Cause Cause
+	// Err is, for Refuse, the error to report when the call has no answer
+	// to return: a *breaker.OpenError, a *ratelimit.WaitError, or nil for a
+	// spent budget.
+	Err error
+
+	Ticket Ticket
+}
+
+// Ticket is what an admitted attempt reports its outcome through.
+type Ticket struct {
+	g        *Gate
+	breaker  breaker.Ticket
+	limit    ratelimit.Reservation
+	pace     paceReservation
+	retry    bool // charged to the budget
+	slot     bool // holds a recovery slot
+	at       time.Time
+	measured bool // the attempt's latency is wanted (Report's end)
+}
+
+// Timed reports whether Report wants the time the attempt ended.
+func (t *Ticket) Timed() bool { return t.measured }
+
+// waitGuard is kept between the end of a wait of unknown length (for
+// probes in flight, or a recovery slot) and the deadline, so that a call
+// that must then give up still has time to return its answer.
+const waitGuard = 10 * time.Millisecond
+
+// Admit decides about one attempt to g's key at now.
+func (s *Set) Admit(g *Gate, now time.Time, r Request) Admission {
+	hasDeadline := !r.Deadline.IsZero()
+	if r.NotBefore.After(now) {
+		if hasDeadline && !r.NotBefore.Before(r.Deadline) {
+			return Admission{Verdict: Refuse, Cause: Deadline}
+		}
+		return Admission{Verdict: Wait, Delay: r.NotBefore.Sub(now), Cause: Backoff}
+	}
+	if h := g.hold.Load(); h > now.UnixNano() {
+		until := time.Unix(0, h)
+		if hasDeadline && !until.Before(r.Deadline) || !hasDeadline && until.Sub(now) > s.maxWait {
+			return Admission{Verdict: Refuse, Cause: Hold, Err: &ratelimit.WaitError{Key: g.key, Wait: until.Sub(now), Left: r.Deadline.Sub(now)}}
+		}
+		return Admission{Verdict: Wait, Delay: until.Sub(now), Cause: Hold}
+	}
+	t := Ticket{g: g, at: now}
+	if g.recovering.Load() {
+		if a, ok := s.recoverySlot(g, now, r, &t); !ok {
+			return a
+		}
+	}
+	bt, err := s.breakers.Allow(g.key, now)
+	if err != nil {
+		s.releaseSlot(&t, false)
+		return s.breakerWait(g, now, r, err)
+	}
+	t.breaker = bt
+	var delay time.Duration
+	var cause Cause
+	if g.pace.active.Load() {
+		t.pace = g.pace.reserve(now)
+		t.measured = true
+		if d := t.pace.delay; d > delay {
+			delay, cause = d, Pace
+		}
+	}
+	if s.limits.Enabled() {
+		t.limit = s.limits.Reserve(g.key, now)
+		if d := t.limit.Delay(); d > delay {
+			delay, cause = d, Limit
+		}
+	}
+	if delay > 0 && hasDeadline {
+		// Refuse what cannot be answered before the deadline: the wait,
+		// and the time an answer usually takes, must fit.
+		if left := r.Deadline.Sub(now); delay+g.pace.latency() >= left {
+			s.Cancel(&t, now)
+			return Admission{Verdict: Refuse, Cause: cause, Err: &ratelimit.WaitError{Key: g.key, Wait: delay, Left: left}}
+		}
+	}
+	if r.Attempt > 1 {
+		if !s.budget.Withdraw(now) {
+			s.Cancel(&t, now)
+			return Admission{Verdict: Refuse, Cause: Budget}
+		}
+		t.retry = true
+	}
+	return Admission{Verdict: Send, Delay: delay, Cause: cause, Ticket: t}
+}
+
+// breakerWait turns a breaker's rejection into a wait for its verdict, or a
+// refusal when the wait cannot fit the deadline or the caller asked to fail
+// fast.
+func (s *Set) breakerWait(g *Gate, now time.Time, r Request, err error) Admission {
+	refuse := Admission{Verdict: Refuse, Cause: Breaker, Err: err}
+	if s.failFast {
+		return refuse
+	}
+	g.mu.Lock()
+	wake, until := g.changed, g.openUntil
+	g.mu.Unlock()
+	var wait time.Duration
+	if until.After(now) {
+		wait = until.Sub(now) // open: until it lets probes through
+	} else {
+		// Half-open with every probe out (or open by the wall clock a
+		// little longer): until the probes report, or an open timeout.
+		wait = s.openTimeout
+		if hasDeadline := !r.Deadline.IsZero(); hasDeadline {
+			wait = min(wait, r.Deadline.Sub(now)-waitGuard)
+		}
+	}
+	if wait <= 0 || wait > s.maxWait || !r.Deadline.IsZero() && !now.Add(wait).Before(r.Deadline) {
+		return refuse
+	}
+	return Admission{Verdict: Wait, Delay: wait, Wake: wake, Cause: Breaker}
+}
+
+// recoverySlot takes one of the recovery window's slots for t, or says how
+// to wait for one. It reports whether the attempt may go on.
+func (s *Set) recoverySlot(g *Gate, now time.Time, r Request, t *Ticket) (Admission, bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if !g.recovering.Load() {
+		return Admission{}, true
+	}
+	if g.inflight < g.window {
+		g.inflight++
+		t.slot = true
+		return Admission{}, true
+	}
+	wait := s.openTimeout
+	if !r.Deadline.IsZero() {
+		wait = min(wait, r.Deadline.Sub(now)-waitGuard)
+		if wait <= 0 {
+			return Admission{Verdict: Refuse, Cause: Recovery, Err: &ratelimit.WaitError{Key: g.key, Wait: s.openTimeout, Left: r.Deadline.Sub(now)}}, false
+		}
+	}
+	return Admission{Verdict: Wait, Delay: wait, Wake: g.changed, Cause: Recovery}, false
+}
+
+// releaseSlot gives t's recovery slot back; success widens the window.
+func (s *Set) releaseSlot(t *Ticket, success bool) {
+	if !t.slot {
+		return
+	}
+	t.slot = false
+	g := t.g
+	g.mu.Lock()
+	g.inflight--
+	if success {
+		g.window++
+	}
+	if g.recovering.Load() && g.inflight < g.window/2 {
+		g.recovering.Store(false) // the window no longer binds: recovered
+	}
+	g.wakeLocked()
+	g.mu.Unlock()
+}
+
+// Cancel gives back what an admitted attempt that will not be sent holds:
+// its slots, its breaker ticket and its budget charge.
+func (s *Set) Cancel(t *Ticket, now time.Time) {
+	t.breaker.Done(breaker.Excluded)
+	t.breaker = breaker.Ticket{}
+	t.limit.Cancel(now)
+	t.limit = ratelimit.Reservation{}
+	t.pace.cancel(now)
+	t.pace = paceReservation{}
+	if t.retry {
+		s.budget.Refund(now)
+		t.retry = false
+	}
+	s.releaseSlot(t, false)
+}
+
+// Report takes the outcome of an admitted attempt: d is its classification,
+// err its transport error, callerDone whether the caller's context had ended,
+// and end when it ended (zero unless t.Timed()).
+func (s *Set) Report(t *Ticket, d classify.Decision, err error, callerDone bool, end time.Time) {
+	o := Outcome(d, err, callerDone)
+	t.breaker.Done(o)
+	g := t.g
+	throttled := d.Status == http.StatusTooManyRequests && d.Verdict == classify.Retryable
+	g.pace.report(t, throttled, end)
+	if t.retry && d.Verdict == classify.Success {
+		s.budget.Refund(t.at)
+	}
+	s.releaseSlot(t, o == breaker.Success)
+}
+
+// Outcome says what an attempt means for its key's circuit breaker: server
+// failures count against it; 4xx answers (429 included) and the caller's own
+// cancellation count neither way.
+func Outcome(d classify.Decision, err error, callerDone bool) breaker.Outcome {
+	switch {
+	case err != nil && callerDone:
+		return breaker.Excluded
+	case err != nil, d.Status >= 500:
+		return breaker.Failure
+	case d.Verdict == classify.Retryable && d.Evidence == classify.ByBody && d.Status != http.StatusTooManyRequests:
+		return breaker.Failure // model_overloaded and kin, whatever the status
+	case d.Status >= 400:
+		return breaker.Excluded
+	}
+	return breaker.Success
+}
+
+// HoldUntil holds g's key until until (the quota is spent until a reset):
+// a later time extends the hold, an earlier one leaves it.
+func (g *Gate) HoldUntil(until time.Time) {
+	u := until.UnixNano()
+	for {
+		old := g.hold.Load()
+		if u <= old || g.hold.CompareAndSwap(old, u) {
+			return
+		}
+	}
+}
