@@ -77,6 +77,11 @@ func FuzzErrorBody(f *testing.F) {
 		`{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"},"request_id":"r"}`,
 		`{"error":{"code":503,"message":null}}`, `{"error":{"code":"x","mess`, `<html>`, ``, "\xef\xbb\xbf{}",
 		`{"error":[1,2],"code":{"a":"b"},"type":"error"}`,
+		`[{"error":{"code":429,"message":"Resource exhausted","status":"RESOURCE_EXHAUSTED","details":[{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"30s"}]}}]`,
+		`{"error":"Model is overloaded","error_type":"overloaded"}`,
+		`{"object":"error","message":"m","type":"invalid_request_error","code":null,"CODE":"x","Message":"M"}`,
+		`{"error":{"details":[1,{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"1.5s"}],"status":7}}`,
+		`{"e\u0072ror":{"c\u006fde":"\ud83d\ude00\u00e9\n"}, "requestId": -1.5e3}`,
 	} {
 		f.Add([]byte(s), uint16(429))
 	}
@@ -84,9 +89,18 @@ func FuzzErrorBody(f *testing.F) {
 	c.MaxPeek = fuzzPeek
 	f.Fuzz(func(t *testing.T, data []byte, status uint16) {
 		st := 400 + int(status)%200
-		info, ok := parseErrorBody(data)
+		info, ok := parseErrorBody(data, false)
 		if !ok && info != (errorInfo{}) {
 			t.Fatalf("parseErrorBody failed but returned %+v", info)
+		}
+		if ref, refOK := refParseErrorBody(data); ok != refOK || info != ref {
+			t.Fatalf("parseErrorBody(%q) = %+v, %v\nencoding/json says %+v, %v", data, info, ok, ref, refOK)
+		}
+		if ok {
+			if cut, cutOK := parseErrorBody(data, true); !cutOK || cut != info {
+				t.Fatalf("parseErrorBody(%q, cut) = %+v, %v; want %+v", data, cut, cutOK, info)
+			}
+			checkPrefixes(t, data)
 		}
 		d := classifyBytes(t, c, st, "application/json", data, len(data)+1)
 		checkDecision(t, d, st)
@@ -97,6 +111,19 @@ func FuzzErrorBody(f *testing.F) {
 			t.Fatalf("reads of 3 bytes decide %+v, one read %+v", d2, d)
 		}
 	})
+}
+
+// checkPrefixes wants every prefix of the error body data that reaches into
+// its error object to read as a body cut short, never as a malformed one.
+func checkPrefixes(t *testing.T, data []byte) {
+	t.Helper()
+	b := bytes.TrimPrefix(data, bom)
+	start := len(data) - len(b) + bytes.IndexByte(b, '{')
+	for n := start + 1; n < len(data) && n < 4096; n++ {
+		if _, ok := parseErrorBody(data[:n], true); !ok {
+			t.Fatalf("parseErrorBody(%q, cut) failed on a prefix of %q", data[:n], data)
+		}
+	}
 }
 
 func FuzzEventStream(f *testing.F) {
@@ -191,6 +218,48 @@ func FuzzRedact(f *testing.F) {
 		}
 		if r != s {
 			t.Fatalf("Redact(%q) = %q, changed a string without keys", s, r)
+		}
+	})
+}
+
+func FuzzDecode(f *testing.F) {
+	for _, s := range []string{quotaBody, "", "\x00\x01", `{"error":"x"}`} {
+		f.Add([]byte(s), uint8(0))
+		f.Add(gzipped(s), uint8(1))
+		f.Add(zlibbed(s), uint8(2))
+		f.Add(deflated(s), uint8(2))
+	}
+	encs := []string{"", "gzip", "deflate", "br"}
+	c := OpenAI()
+	c.MaxPeek = fuzzPeek
+	f.Fuzz(func(t *testing.T, data []byte, enc uint8) {
+		e := encs[int(enc)%len(encs)]
+		for _, whole := range []bool{true, false} {
+			out, outWhole := decode(e, data, whole, fuzzPeek)
+			if len(out) > fuzzPeek || outWhole && !whole {
+				t.Fatalf("decode(%q, %q, %v) = %d bytes, whole %v", e, data, whole, len(out), outWhole)
+			}
+		}
+		// A compressed body is classified as the same body sent plain.
+		for _, z := range []struct {
+			enc  string
+			body []byte
+		}{{"gzip", gzipped(string(data))}, {"deflate", zlibbed(string(data))}, {"deflate", deflated(string(data))}} {
+			if out, whole := decode(z.enc, z.body, true, 1<<20); !whole || !bytes.Equal(out, data) {
+				t.Fatalf("decode(%s(%q)) = %q, whole %v", z.enc, data, out, whole)
+			}
+			if len(z.body) > fuzzPeek || len(data) > fuzzPeek {
+				continue
+			}
+			plain := classifyBytes(t, c, 429, "application/json", data, len(data)+1)
+			u := &upstream{r: bytes.NewReader(z.body)}
+			resp := &http.Response{StatusCode: 429, Header: hdr("Content-Encoding", z.enc), Body: u, ContentLength: -1}
+			if d := c.Classify(resp, nil); d != plain {
+				t.Fatalf("%s body %q decides %+v, plain %+v", z.enc, data, d, plain)
+			}
+			if got, _ := io.ReadAll(resp.Body); !bytes.Equal(got, z.body) {
+				t.Fatalf("caller read %q, upstream sent %q", got, z.body)
+			}
 		}
 	})
 }
