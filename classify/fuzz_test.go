@@ -294,7 +294,9 @@ func findSecret(s string) int {
 		if !start {
 			continue
 		}
-		fold := func(s, prefix string) bool { return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix) }
+		fold := func(s, prefix string) bool {
+			return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
+		}
 		if fold(rest, "bearer") {
 			if j, n := skipSpaces(i + 6); n > 0 && secretAt(j) {
 				return i
