@@ -141,7 +141,7 @@ func New(s Settings) (*Set, error) {
 		return &Set{}, nil
 	}
 	s = s.withDefaults()
-	period := s.Window / time.Duration(s.Buckets)
+	period := s.bucketPeriod()
 	ratio, minimum := s.FailureRatio, uint64(s.MinRequests)
 	set := &Set{
 		gs: gobreaker.Settings{
