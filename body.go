@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"math"
 	"net/http"
+	"slices"
 	"sync"
 )
 
@@ -27,7 +29,9 @@ type replay struct {
 }
 
 // prepareBody decides how req's body will be replayed, reading it into memory
-// when it has no GetBody and fits in limit bytes. It never modifies req; it
+// when it has no GetBody and fits in limit bytes. The buffer grows with the
+// body, up to limit+1 bytes: a small body of unknown length costs little
+// more than its size, however large limit is. It never modifies req; it
 // closes req.Body once the body has been read in full.
 func prepareBody(req *http.Request, limit int64) (replay, error) {
 	if req.Body == nil || req.Body == http.NoBody {
@@ -39,23 +43,33 @@ func prepareBody(req *http.Request, limit int64) (replay, error) {
 	if limit < 0 {
 		return replay{mode: oneShot, rest: req.Body}, nil
 	}
-	size := limit + 1
-	if req.ContentLength > 0 && req.ContentLength < size {
-		size = req.ContentLength + 1 // +1 to see EOF without growing
+	n := limit // read n bytes at most: limit, and one more to see a longer body
+	if n < math.MaxInt64 {
+		n++
 	}
-	buf := bytes.NewBuffer(make([]byte, 0, size))
-	_, err := io.CopyN(buf, req.Body, limit+1)
-	switch {
-	case errors.Is(err, io.EOF):
-		req.Body.Close()
-		return replay{mode: buffered, buf: buf.Bytes()}, nil
-	case err != nil:
-		req.Body.Close()
-		return replay{}, err
+	size := int64(512)
+	if cl := req.ContentLength; cl > 0 && cl < math.MaxInt64 {
+		size = cl + 1 // the length is known: room to see io.EOF without growing
+	}
+	buf := make([]byte, 0, min(size, n))
+	for int64(len(buf)) < n {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, int(min(int64(cap(buf)), n-int64(len(buf)))))
+		}
+		m, err := req.Body.Read(buf[len(buf):min(int64(cap(buf)), n)])
+		buf = buf[:len(buf)+m]
+		switch {
+		case errors.Is(err, io.EOF):
+			req.Body.Close()
+			return replay{mode: buffered, buf: buf}, nil
+		case err != nil:
+			req.Body.Close()
+			return replay{}, err
+		}
 	}
 	// More than limit bytes and no way to rewind: send what was read, then
 	// the rest, once.
-	return replay{mode: oneShot, buf: buf.Bytes(), rest: req.Body}, nil
+	return replay{mode: oneShot, buf: buf, rest: req.Body}, nil
 }
 
 // keyBody calls f with the body bytes a KeyFunc may look at, reading a

@@ -146,7 +146,7 @@ func New(s Settings) (*Set, error) {
 		return &Set{}, nil
 	}
 	s = s.withDefaults()
-	period := s.Window / time.Duration(s.Buckets)
+	period := s.bucketPeriod()
 	set := &Set{
 		gs: gobreaker.Settings{
 			MaxRequests:  s.HalfOpenProbes,
@@ -155,7 +155,7 @@ func New(s Settings) (*Set, error) {
 			Timeout:      s.OpenTimeout,
 			IsExcluded:   isExcluded,
 		},
-		window:   s.Window,
+		window:   period * time.Duration(s.Buckets),
 		ratio:    s.FailureRatio,
 		minimum:  uint64(s.MinRequests),
 		onChange: s.OnStateChange,

@@ -50,7 +50,9 @@ type Settings struct {
 	MinRequests uint32
 
 	// Window is the length of the rolling window over which outcomes are
-	// counted while a breaker is closed. Zero means 10s.
+	// counted while a breaker is closed. Zero means 10s. A window longer
+	// than Buckets/(Buckets+1) of the largest Duration (265 years for 10
+	// buckets) is that long.
 	Window time.Duration
 
 	// Buckets is how many slices the window is divided into; outcomes
@@ -122,6 +124,15 @@ func (s Settings) withDefaults() Settings {
 		s.IdleTTL = defaultIdleTTL
 	}
 	return s
+}
+
+// bucketPeriod returns the length of one bucket of s, which must have been
+// through withDefaults: Window/Buckets, saturated so that the window
+// arithmetic of gobreaker (which adds a bucket to the window) cannot
+// overflow: the window is at most Buckets/(Buckets+1) of the largest
+// Duration.
+func (s Settings) bucketPeriod() time.Duration {
+	return min(s.Window/time.Duration(s.Buckets), math.MaxInt64/time.Duration(s.Buckets+1))
 }
 
 // Validate reports the first field of s that is invalid, with defaults

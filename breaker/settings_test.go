@@ -73,3 +73,36 @@ func TestDefaults(t *testing.T) {
 		t.Fatalf("withDefaults changed fields that were set: %+v", set.withDefaults())
 	}
 }
+
+// TestHugeDurations: the largest durations Validate accepts neither panic
+// nor overflow: a breaker with a window of "forever" still counts and trips,
+// and one open "forever" stays open, with an Until in the far future.
+func TestHugeDurations(t *testing.T) {
+	for _, s := range []Settings{
+		{Window: math.MaxInt64, MinRequests: 2},
+		{Window: math.MaxInt64, Buckets: 1, MinRequests: 2},
+		{Window: math.MaxInt64, Buckets: 100, MinRequests: 2},
+		{Window: math.MaxInt64, Buckets: 7, MinRequests: 2, OpenTimeout: math.MaxInt64, IdleTTL: math.MaxInt64,
+			MaxKeys: math.MaxInt, HalfOpenProbes: math.MaxUint32},
+		{OpenTimeout: math.MaxInt64, MinRequests: 2},
+	} {
+		t.Run(fmt.Sprintf("%+v", s), func(t *testing.T) {
+			set := mustNew(t, s)
+			run(t, set, "k", []step{ok(Failure, Closed), ok(Failure, Open)})
+			until, open := set.OpenUntil("k")
+			now := time.Now()
+			if !open || !until.After(now) {
+				t.Fatalf("OpenUntil = %v, %v; want open after now", until, open)
+			}
+			if wait := until.Sub(now); wait <= 0 {
+				t.Fatalf("wait until half-open %v, want positive", wait)
+			}
+			if s.OpenTimeout == math.MaxInt64 {
+				if wait := until.Sub(now); wait < 100*365*24*time.Hour {
+					t.Fatalf("wait until half-open %v, want about forever", wait)
+				}
+				run(t, set, "k", []step{rejected(Open)})
+			}
+		})
+	}
+}

@@ -50,7 +50,7 @@ func TestBodyShapes(t *testing.T) {
 		{name: "x-amzn-requestid header", status: 400, header: hdr("X-Amzn-Requestid", "amzn"), body: `{}`,
 			want: Decision{Verdict: Fatal, Evidence: ByStatus, RequestID: "amzn"}},
 		{name: "numeric code", status: 503, body: `{"error":{"code":503,"message":"unavailable","status":"UNAVAILABLE"}}`,
-			want: Decision{Verdict: Retryable, Evidence: ByStatus, Code: "503", Message: "unavailable"}},
+			want: Decision{Verdict: Retryable, Evidence: ByStatus, Code: "503", Type: "UNAVAILABLE", Message: "unavailable"}},
 		{name: "null code and type", status: 400, body: `{"error":{"code":null,"type":null,"message":"m"}}`,
 			want: Decision{Verdict: Fatal, Evidence: ByStatus, Message: "m"}},
 		{name: "boolean and object members", status: 400, body: `{"error":{"code":true,"type":{"a":1},"message":["m"]}}`,
@@ -65,7 +65,11 @@ func TestBodyShapes(t *testing.T) {
 			want: Decision{Verdict: Fatal, Evidence: ByStatus}},
 		{name: "invalid JSON", status: 503, body: `{"error":{"code":"denied",}}`,
 			want: Decision{Verdict: Retryable, Evidence: ByStatus}},
-		{name: "JSON array", status: 500, body: `[{"error":{"code":"denied"}}]`,
+		{name: "JSON array of error objects", status: 500, body: `[{"error":{"code":"denied"}},{"error":{"code":"busy"}}]`,
+			want: Decision{Verdict: Fatal, Evidence: ByBody, Code: "denied"}},
+		{name: "JSON array of something else", status: 500, body: `["denied",{"error":{"code":"denied"}}]`,
+			want: Decision{Verdict: Retryable, Evidence: ByStatus}},
+		{name: "empty JSON array", status: 500, body: `[]`,
 			want: Decision{Verdict: Retryable, Evidence: ByStatus}},
 		{name: "HTML", status: 502, header: hdr("Content-Type", "text/html"), body: `<html><body>{"code":"denied"}</body></html>`,
 			want: Decision{Verdict: Retryable, Evidence: ByStatus}},
@@ -247,5 +251,62 @@ func TestSuccessUntouched(t *testing.T) {
 func TestNoResponseNoError(t *testing.T) {
 	if d := Default().Classify(nil, nil); d.Verdict != Fatal || d.Evidence != ByTransport {
 		t.Errorf("Classify(nil, nil) = %+v, want fatal by transport", d)
+	}
+}
+
+// TestBodyLongerThanPeek: an error body longer than MaxPeek is cut in the
+// middle of its JSON, yet the members before the cut decide.
+func TestBodyLongerThanPeek(t *testing.T) {
+	filler := strings.Repeat("x", 100<<10)
+	for _, tc := range []struct {
+		name    string
+		maxPeek int64
+		body    string
+		want    Decision
+	}{
+		{"100 KiB 429, code first", 0,
+			`{"error":{"code":"insufficient_quota","type":"insufficient_quota","message":"` + filler + `"}}`,
+			Decision{Verdict: Fatal, Evidence: ByBody, Code: "insufficient_quota", Type: "insufficient_quota"}},
+		{"message before the cut, code after it", 0,
+			`{"error":{"message":"quota","param":"` + filler + `","code":"insufficient_quota"}}`,
+			Decision{Verdict: Retryable, Evidence: ByStatus, Message: "quota"}},
+		{"cut inside the code", 20,
+			`{"error":{"code":"insufficient_quota"}}`,
+			Decision{Verdict: Retryable, Evidence: ByStatus}},
+		{"cut right after the code", 37,
+			`{"error":{"code":"insufficient_quota"}}`,
+			Decision{Verdict: Fatal, Evidence: ByBody, Code: "insufficient_quota"}},
+		{"cut inside a number", 19,
+			`{"error":{"code":4291}}`,
+			Decision{Verdict: Retryable, Evidence: ByStatus}},
+		{"Gemini array, cut", 80,
+			`[{"error":{"code":429,"status":"RESOURCE_EXHAUSTED","message":"` + filler + `"}}]`,
+			Decision{Verdict: Retryable, Evidence: ByStatus, Code: "429", Type: "RESOURCE_EXHAUSTED"}},
+		{"malformed before the cut", 30,
+			`{"error":{"code":"insufficient_quota",,"message":"` + filler + `"}}`,
+			Decision{Verdict: Retryable, Evidence: ByStatus}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, u := response(429, nil, tc.body)
+			c := OpenAI()
+			c.MaxPeek = tc.maxPeek
+			want := tc.want
+			want.Status = 429
+			if d := c.Classify(resp, nil); d != want {
+				t.Errorf("Classify = %+v\nwant %+v", d, want)
+			}
+			checkBody(t, resp, u, tc.body)
+		})
+	}
+}
+
+// TestReadErrorAfterCode: a connection reset after the code leaves a cut
+// body whose code still decides.
+func TestReadErrorAfterCode(t *testing.T) {
+	boom := errors.New("connection reset mid-body")
+	u := &upstream{r: io.MultiReader(strings.NewReader(`{"error":{"code":"insufficient_quota","mess`), errReader{boom})}
+	resp := &http.Response{StatusCode: 429, Header: http.Header{}, Body: u, ContentLength: -1}
+	if d := OpenAI().Classify(resp, nil); d.Verdict != Fatal || d.Code != "insufficient_quota" {
+		t.Errorf("Classify = %+v, want fatal insufficient_quota", d)
 	}
 }

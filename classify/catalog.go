@@ -2,23 +2,30 @@ package classify
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 )
 
 // DefaultMaxPeek is the number of body bytes a Catalog reads at most when its
 // MaxPeek field is zero.
 const DefaultMaxPeek = 64 << 10
 
+// DefaultMaxPeekTime is how long a Catalog waits at most for the body bytes
+// it peeks at when its MaxPeekTime field is zero.
+const DefaultMaxPeekTime = 2 * time.Second
+
 // A Catalog is one service's error vocabulary: which of its error codes and
 // which HTTP statuses are worth a retry. It implements Classifier.
 //
 // Classify weighs the evidence strongest first: a transport error; the
-// x-should-retry response header; the provider's code in the error body,
-// looked up in Codes; the status, looked up in Statuses and else decided by
-// StatusVerdict.
+// x-should-retry response header; the provider's code in the error body (or
+// in Bedrock's x-amzn-errortype header), looked up in Codes, unless the
+// status overrules it (see the package documentation); the status, looked
+// up in Statuses and else decided by StatusVerdict.
 //
 // The zero Catalog, and a nil *Catalog, know no codes and override no
 // status: the header and the status decide, and the body is read only for
@@ -43,45 +50,63 @@ type Catalog struct {
 	// MaxPeek is the largest number of body bytes Classify reads to find the
 	// error code (and the first event of an event stream). Zero means
 	// DefaultMaxPeek; a negative value means bodies are never read, so
-	// only the header and the status decide.
+	// only the headers and the status decide.
 	MaxPeek int64
+
+	// MaxPeekTime is the longest Classify waits for those bytes: a body that
+	// trickles in is classified on what arrived in time, and the rest still
+	// reaches the caller. Zero means DefaultMaxPeekTime; a negative value
+	// means no bound but the body's own (the request's context).
+	MaxPeekTime time.Duration
+
+	newTimer timerFunc // time.NewTimer unless a test sets it
 }
 
-// Validate reports whether c can be used: every code non-empty, every
-// overridden status between 400 and 999, every Verdict one of Success,
-// Retryable and Fatal. A nil Catalog is valid.
+// ErrInvalidCatalog is wrapped by every error Validate returns.
+var ErrInvalidCatalog = errors.New("classify: invalid catalog")
+
+// Validate reports every problem of c, joined: an empty code in Codes, a
+// status in Statuses outside 400 to 599 (Classify consults Statuses for
+// those alone), a Verdict other than Success, Retryable and Fatal. Each
+// error wraps ErrInvalidCatalog. A nil Catalog is valid.
 func (c *Catalog) Validate() error {
 	if c == nil {
 		return nil
 	}
+	var errs []error
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%w %q: "+format, append([]any{ErrInvalidCatalog, c.Name}, args...)...))
+	}
 	for _, code := range sortedKeys(c.Codes) {
 		if code == "" {
-			return fmt.Errorf("classify: catalog %q: empty code in Codes", c.Name)
+			bad("empty code in Codes")
 		}
 		if v := c.Codes[code]; v > Fatal {
-			return fmt.Errorf("classify: catalog %q: Codes[%q] is %v, want Success, Retryable or Fatal", c.Name, code, v)
+			bad("Codes[%q] is %v, want Success, Retryable or Fatal", code, v)
 		}
 	}
 	for _, status := range sortedKeys(c.Statuses) {
-		if status < 400 || status > 999 {
-			return fmt.Errorf("classify: catalog %q: Statuses[%d]: only statuses 400 to 999 can be overridden", c.Name, status)
+		if status < 400 || status > 599 {
+			bad("Statuses[%d]: only statuses 400 to 599 can be overridden", status)
 		}
 		if v := c.Statuses[status]; v > Fatal {
-			return fmt.Errorf("classify: catalog %q: Statuses[%d] is %v, want Success, Retryable or Fatal", c.Name, status, v)
+			bad("Statuses[%d] is %v, want Success, Retryable or Fatal", status, v)
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // Classify reports what resp, or err when the round trip failed, means.
 //
 // For a status of 400 or more, and for the first event of a 200
 // text/event-stream response, Classify reads at most MaxPeek bytes of
-// resp.Body and replaces resp.Body with a reader that yields every byte the
-// upstream sent, the peeked ones first; closing it closes the original body.
-// Other response bodies are not touched. For an event stream, Classify waits
-// until the first event has arrived, MaxPeek bytes have, or the stream ends
-// or fails (as when the request's context is done).
+// resp.Body, for at most MaxPeekTime, and replaces resp.Body with a reader
+// that yields every byte the upstream sent, the peeked ones first; closing
+// it closes the original body. Other response bodies are not touched. For an
+// event stream, Classify waits until the first event has arrived, MaxPeek
+// bytes have, MaxPeekTime has passed, or the stream ends or fails (as when
+// the request's context is done). A gzip or deflate Content-Encoding is
+// decoded for the classifier alone; the caller reads the encoded bytes.
 func (c *Catalog) Classify(resp *http.Response, err error) Decision {
 	if err != nil {
 		return ClassifyError(err)
@@ -100,28 +125,59 @@ func (c *Catalog) Classify(resp *http.Response, err error) Decision {
 	}
 	d.RequestID = headerRequestID(resp.Header)
 
-	d.RetryAfter, _ = parseHints(resp.Header, serverNow(resp.Header), d.Status == http.StatusTooManyRequests)
+	var hinted bool
+	d.RetryAfter, hinted = parseHints(resp.Header, serverNow(resp.Header), d.Status == http.StatusTooManyRequests)
 
 	var info errorInfo
-	if limit := c.maxPeek(); limit > 0 {
-		var body []byte
-		if isEventStream(resp.Header.Get("Content-Type")) {
-			body, _ = firstEvent(peek(resp, limit, newEventEnd()))
-		} else {
-			body = peek(resp, limit, nil)
-		}
-		info, _ = parseErrorBody(body)
-		info.fill(&d)
+	if body, whole, ok := c.peekError(resp); ok {
+		info, _ = parseErrorBody(body, !whole)
+	}
+	info.awsType = awsErrorType(resp.Header.Get("X-Amzn-Errortype"))
+	info.fill(&d)
+	if !hinted && info.hasDelay {
+		d.RetryAfter = info.retryDelay
 	}
 
 	if v, ok := shouldRetry(resp.Header); ok {
 		d.Verdict, d.Evidence = v, ByHeader
-	} else if v, ok := c.lookup(&info); ok {
+	} else if v, ok := c.bodyVerdict(&info, d.Status); ok {
 		d.Verdict, d.Evidence = v, ByBody
 	} else {
 		d.Verdict, d.Evidence = c.statusVerdict(d.Status), ByStatus
 	}
 	return d
+}
+
+// peekError peeks at the body of an error response and returns what the
+// classifier reads: the body (decoded if need be) or, for an event stream,
+// the data of its first event; whole is false if that may be cut short. It
+// reports false when c reads no bodies.
+func (c *Catalog) peekError(resp *http.Response) (b []byte, whole, ok bool) {
+	limit := c.maxPeek()
+	if limit == 0 {
+		return nil, false, false
+	}
+	enc := contentCoding(resp.Header)
+	stream := isEventStream(resp.Header.Get("Content-Type"))
+	var done func([]byte) bool
+	if stream && enc == "" {
+		done = newEventEnd()
+	}
+	b, whole = peek(resp, limit, c.maxPeekTime(), c.timer(), done)
+	b, whole = decode(enc, b, whole, limit)
+	if stream {
+		b, _ = firstEvent(b)
+	}
+	return b, whole, true
+}
+
+// awsErrorType returns the error type of an x-amzn-errortype value, as in
+// "ThrottlingException:http://internal.amazon.com/coral/com.amazon.bedrock/".
+func awsErrorType(v string) string {
+	if i := strings.IndexByte(v, ':'); i >= 0 {
+		v = v[:i]
+	}
+	return strings.TrimSpace(v)
 }
 
 // StatusVerdict is the status rule Classify falls back on when no stronger
@@ -158,6 +214,20 @@ func (c *Catalog) maxPeek() int64 {
 	return c.MaxPeek
 }
 
+func (c *Catalog) maxPeekTime() time.Duration {
+	if c == nil || c.MaxPeekTime == 0 {
+		return DefaultMaxPeekTime
+	}
+	return c.MaxPeekTime
+}
+
+func (c *Catalog) timer() timerFunc {
+	if c == nil || c.newTimer == nil {
+		return newRealTimer
+	}
+	return c.newTimer
+}
+
 func (c *Catalog) statusVerdict(status int) Verdict {
 	if c != nil {
 		if v, ok := c.Statuses[status]; ok {
@@ -167,8 +237,50 @@ func (c *Catalog) statusVerdict(status int) Verdict {
 	return StatusVerdict(status)
 }
 
+// bodyVerdict returns the Verdict of the first of info's keys that c knows
+// and that may decide a response of this status, as the package
+// documentation's precedence table says: a key whose Verdict agrees with the
+// status's always may; one that disagrees may not at a status that no retry
+// can cure (413, 414, 431), nor, if generic (see isGeneric), at any status
+// but 409 Conflict, which services use for opposite things.
+func (c *Catalog) bodyVerdict(info *errorInfo, status int) (Verdict, bool) {
+	if c == nil || len(c.Codes) == 0 {
+		return 0, false
+	}
+	sv := c.statusVerdict(status)
+	for _, k := range info.keys() {
+		v, ok := c.Codes[k]
+		switch {
+		case !ok || k == "":
+		case v == sv, !tooLarge(status) && (status == http.StatusConflict || !isGeneric(k)):
+			return v, true
+		}
+	}
+	return 0, false
+}
+
+// tooLarge reports whether status says the request is too large for the
+// server, which the same request will always be.
+func tooLarge(status int) bool {
+	switch status {
+	case http.StatusRequestEntityTooLarge, http.StatusRequestURITooLong, http.StatusRequestHeaderFieldsTooLarge:
+		return true
+	}
+	return false
+}
+
+// isGeneric reports whether an error code or type names a class of errors
+// that services send with statuses of every kind rather than a cause.
+func isGeneric(k string) bool {
+	switch k {
+	case "invalid_request_error", "invalid_request", "bad_request", "api_error", "server_error":
+		return true
+	}
+	return false
+}
+
 // lookup returns the Verdict of the first of info's keys that c knows, in
-// the order errorId, error.code, code, error.type, type.
+// the order of errorInfo.keys.
 func (c *Catalog) lookup(info *errorInfo) (Verdict, bool) {
 	if c == nil || len(c.Codes) == 0 {
 		return 0, false

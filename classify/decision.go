@@ -74,11 +74,13 @@ type Decision struct {
 	// Status is the HTTP status code, or 0 when there was no response.
 	Status int
 	// Code is the provider's machine-readable error code or id
-	// ("rate_limited", "RATE_LIMIT_EXCEEDED", …), redacted, empty when the
-	// body carried none.
+	// ("rate_limited", "RATE_LIMIT_EXCEEDED", …) from the body, else the
+	// type of Bedrock's x-amzn-errortype header ("ThrottlingException"),
+	// redacted; empty when the response carried none.
 	Code string
 	// Type is the provider's error type ("overloaded_error",
-	// "invalid_request_error", …), empty when the body carried none.
+	// "invalid_request_error", Gemini's error.status "RESOURCE_EXHAUSTED",
+	// …), empty when the body carried none.
 	Type string
 	// Message is the provider's human-readable message with secrets
 	// redacted (see Redact), or the transport error's text.
@@ -89,8 +91,9 @@ type Decision struct {
 	// headers are not read.
 	RequestID string
 	// RetryAfter is how long the server asked the client to wait before
-	// retrying, at most MaxHint (see ParseRetryAfter); zero when it gave no
-	// hint, a date in the past, or the status is below 400.
+	// retrying, at most MaxHint: from its headers (see ParseRetryAfter),
+	// else from a google.rpc.RetryInfo in its error body (Gemini); zero when
+	// it gave no hint, a date in the past, or the status is below 400.
 	RetryAfter time.Duration
 	// Evidence says what decided the Verdict.
 	Evidence Evidence

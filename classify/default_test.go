@@ -1,6 +1,7 @@
 package classify
 
 import (
+	"errors"
 	"os"
 	"slices"
 	"strings"
@@ -121,24 +122,40 @@ func TestValidate(t *testing.T) {
 	var nilCatalog *Catalog
 	for _, tc := range []struct {
 		c    *Catalog
-		want string // "" for valid
+		want []string // the joined problems; none for valid
 	}{
-		{nilCatalog, ""},
-		{&Catalog{}, ""},
-		{&Catalog{MaxPeek: -1, Statuses: map[int]Verdict{409: Retryable, 999: Fatal}}, ""},
-		{&Catalog{Name: "x", Codes: map[string]Verdict{"": Fatal}}, `classify: catalog "x": empty code in Codes`},
-		{&Catalog{Name: "x", Codes: map[string]Verdict{"a": 7}}, `classify: catalog "x": Codes["a"] is verdict(7), want Success, Retryable or Fatal`},
-		{&Catalog{Name: "x", Statuses: map[int]Verdict{200: Retryable}}, `classify: catalog "x": Statuses[200]: only statuses 400 to 999 can be overridden`},
-		{&Catalog{Name: "x", Statuses: map[int]Verdict{503: 3}}, `classify: catalog "x": Statuses[503] is verdict(3), want Success, Retryable or Fatal`},
+		{nilCatalog, nil},
+		{&Catalog{}, nil},
+		{&Catalog{MaxPeek: -1, MaxPeekTime: -1, Statuses: map[int]Verdict{400: Retryable, 409: Retryable, 599: Fatal}}, nil},
+		{&Catalog{Name: "x", Codes: map[string]Verdict{"": Fatal}}, []string{`classify: invalid catalog "x": empty code in Codes`}},
+		{&Catalog{Name: "x", Codes: map[string]Verdict{"a": 7}}, []string{`classify: invalid catalog "x": Codes["a"] is verdict(7), want Success, Retryable or Fatal`}},
+		{&Catalog{Name: "x", Statuses: map[int]Verdict{200: Retryable}}, []string{`classify: invalid catalog "x": Statuses[200]: only statuses 400 to 599 can be overridden`}},
+		{&Catalog{Name: "x", Statuses: map[int]Verdict{600: Retryable}}, []string{`classify: invalid catalog "x": Statuses[600]: only statuses 400 to 599 can be overridden`}},
+		{&Catalog{Name: "x", Statuses: map[int]Verdict{503: 3}}, []string{`classify: invalid catalog "x": Statuses[503] is verdict(3), want Success, Retryable or Fatal`}},
+		{&Catalog{Name: "x", Codes: map[string]Verdict{"": 9, "ok": Fatal}, Statuses: map[int]Verdict{99: Fatal, 1000: 4}}, []string{
+			`classify: invalid catalog "x": empty code in Codes`,
+			`classify: invalid catalog "x": Codes[""] is verdict(9), want Success, Retryable or Fatal`,
+			`classify: invalid catalog "x": Statuses[99]: only statuses 400 to 599 can be overridden`,
+			`classify: invalid catalog "x": Statuses[1000]: only statuses 400 to 599 can be overridden`,
+			`classify: invalid catalog "x": Statuses[1000] is verdict(4), want Success, Retryable or Fatal`,
+		}},
 	} {
 		err := tc.c.Validate()
-		if got := ""; err != nil {
-			got = err.Error()
-			if got != tc.want {
-				t.Errorf("Validate() = %q, want %q", got, tc.want)
+		if tc.want == nil {
+			if err != nil {
+				t.Errorf("Validate() = %q, want nil", err)
 			}
-		} else if tc.want != "" {
+			continue
+		}
+		if err == nil {
 			t.Errorf("Validate() = nil, want %q", tc.want)
+			continue
+		}
+		if got, want := err.Error(), strings.Join(tc.want, "\n"); got != want {
+			t.Errorf("Validate() =\n%s\nwant\n%s", got, want)
+		}
+		if !errors.Is(err, ErrInvalidCatalog) {
+			t.Errorf("Validate() = %v, does not wrap ErrInvalidCatalog", err)
 		}
 	}
 }

@@ -44,6 +44,47 @@ func TestRedact(t *testing.T) {
 	}
 }
 
+// TestRedactEncoded redacts secrets echoed percent-encoded, as in a URL, a
+// form or a logged request line.
+func TestRedactEncoded(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"Bearer%20sk-proj-Ab12", "Bearer%20…"},
+		{"bearer%2520sk-proj-Ab12 (encoded twice)", "bearer%2520… (encoded twice)"},
+		{"Bearer+abc.def&x=1", "Bearer+…&x=1"},
+		{"Bearer 	 abc", "Bearer 	 …"},
+		{"Authorization%3A%20Bearer%20eyJhbGci.eyJzdWIi", "Authorization%3A%20Bearer%20…"},
+		{"authorization%3a%20Basic%20dXNlcjpwYXNz", "authorization%3a%20Basic%20…"},
+		{"Authorization%3A%20abc123", "Authorization%3A%20…"},
+		{"Authorization: abc123", "Authorization: …"},
+		{"Authorization: Token abc123", "Authorization: Token …"},
+		{"authorization=sk-abc&next=1", "authorization=…&next=1"},
+		{"Authorization: Bearer", "Authorization: …"},
+		{"the authorization failed", "the authorization failed"},
+		{"GET /v1?key%3Dsk-proj-abc HTTP/1.1", "GET /v1?key%3Dsk-proj-… HTTP/1.1"},
+		{"q=token%253Dsk-abc", "q=token%253Dsk-…"},
+		{"https://x.test/v1/models?key=AIzaSyA-b_c1 failed", "https://x.test/v1/models?key=AIza… failed"},
+		{"https://x.test/keys/sk-proj-abc/usage", "https://x.test/keys/sk-proj-…"},
+		{"sk-proj-abc%2Bdef%2Fghi%3D rest", "sk-proj-… rest"},
+		{"sk-abc%20rest", "sk-…%20rest"},
+		{"sk-abc%2520rest", "sk-…%2520rest"},
+		{"%22sk-abc%22", "%22sk-…%22"},
+		{"x%5Fsk-abc", "x%5Fsk-abc"}, // %5F is "_": not the start of a word
+		{"task%2Dforce", "task%2Dforce"},
+		{"ik_live_abc%2Fdef", "ik_live_…"},
+		{"gsk_abc123", "gsk_…"},
+		{"100%", "100%"},
+		{"sk-abc%", "sk-…%"},
+		{"sk-abc%2", "sk-…%2"},
+	} {
+		if got := Redact(tc.in); got != tc.want {
+			t.Errorf("Redact(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+		if got := Redact(tc.want); got != tc.want {
+			t.Errorf("Redact is not idempotent: Redact(%q) = %q", tc.want, got)
+		}
+	}
+}
+
 func TestRedactNoAlloc(t *testing.T) {
 	s := "permission denied [scope_insufficient]: this credential cannot perform the requested operation (task-force, an ik_sdk_ token)"
 	if n := testing.AllocsPerRun(100, func() {

@@ -13,15 +13,16 @@ import (
 // Any other first event leaves d a Success.
 func (c *Catalog) classifyStream(resp *http.Response, d *Decision) {
 	limit := c.maxPeek()
-	if limit == 0 {
-		return
+	if limit == 0 || contentCoding(resp.Header) != "" {
+		return // an encoded stream can only be read as it arrives: left to the caller
 	}
-	data, event := firstEvent(peek(resp, limit, newEventEnd()))
+	b, whole := peek(resp, limit, c.maxPeekTime(), c.timer(), newEventEnd())
+	data, event := firstEvent(b)
 	named := event == "error"
 	if !named && !bytes.Contains(data, []byte(`"error"`)) {
 		return
 	}
-	info, ok := parseErrorBody(data)
+	info, ok := parseErrorBody(data, !whole)
 	if !named && !info.isError {
 		return
 	}

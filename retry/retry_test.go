@@ -249,3 +249,53 @@ func BenchmarkDeposit(b *testing.B) {
 		}
 	})
 }
+
+// TestHugeDurations: durations and multipliers that Validate accepts, however
+// large, saturate instead of panicking or overflowing into a negative wait.
+func TestHugeDurations(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		p    Policy
+	}{
+		{"largest initial interval", Policy{InitialInterval: math.MaxInt64}},
+		{"largest cap, huge multiplier", Policy{MaxInterval: math.MaxInt64, Multiplier: 1e300}},
+		{"largest cap, infinite multiplier", Policy{MaxInterval: math.MaxInt64, Multiplier: math.Inf(1)}},
+		{"largest everything", Policy{InitialInterval: math.MaxInt64, MaxInterval: math.MaxInt64, Multiplier: math.MaxFloat64,
+			MaxHint: math.MaxInt64, MaxBodyBuffer: math.MaxInt64, AttemptTimeout: math.MaxInt64}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := tc.p.Validate(); err != nil {
+				t.Fatalf("Validate() = %v", err)
+			}
+			p := tc.p.WithDefaults()
+			p.MaxAttempts = 100
+			for _, rnd := range []func(int64) int64{maxRand, func(int64) int64 { return 0 }, nil} {
+				s := p.Start()
+				if rnd != nil {
+					s.rnd = rnd
+				}
+				var last time.Duration
+				for i := 0; i < 70; i++ {
+					s.Attempted()
+					d, stop := s.Next(0, -1)
+					if stop != Continue || d < 0 || d > p.MaxInterval {
+						t.Fatalf("retry %d: %v %v outside [0, %v]", i+1, d, stop, p.MaxInterval)
+					}
+					if rnd != nil && rnd(2) == 1 && d < last { // the largest draws are the ceilings: they never shrink
+						t.Fatalf("retry %d: ceiling %v after %v", i+1, d, last)
+					}
+					last = d
+				}
+			}
+		})
+	}
+	p := Policy{MaxHint: math.MaxInt64, MaxAttempts: 3}.WithDefaults()
+	s := p.Start()
+	s.rnd = maxRand
+	s.Attempted()
+	for _, hint := range []time.Duration{math.MaxInt64, math.MaxInt64 - time.Millisecond} {
+		if d, stop := s.Next(hint, -1); stop != Continue || d < hint {
+			t.Errorf("Next(%v) = %v, %v; want at least the hint", hint, d, stop)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package retry
 
 import (
+	"math"
 	"math/rand/v2"
 	"time"
 
@@ -85,7 +86,7 @@ func (s *Schedule) Next(hint, left time.Duration) (time.Duration, Stop) {
 		if left >= 0 && hint > left {
 			return 0, StopDeadline
 		}
-		wait = hint + s.jitter(min(hint/10, maxHintJitter))
+		wait = addSat(hint, s.jitter(min(hint/10, maxHintJitter)))
 		if left >= 0 && wait > left {
 			wait = hint // the jitter must not cost the call its deadline
 		}
@@ -98,7 +99,8 @@ func (s *Schedule) Next(hint, left time.Duration) (time.Duration, Stop) {
 	return wait, Continue
 }
 
-// ceiling returns the next exponential backoff ceiling, capped at MaxInterval.
+// ceiling returns the next exponential backoff ceiling, capped at
+// MaxInterval, however large the Policy's durations and Multiplier.
 func (s *Schedule) ceiling() time.Duration {
 	if s.eb == nil {
 		s.eb = backoff.NewExponentialBackOff(
@@ -109,13 +111,32 @@ func (s *Schedule) ceiling() time.Duration {
 			backoff.WithMaxElapsedTime(0),      // attempts and deadlines bound a call, not elapsed time
 		)
 	}
-	return s.eb.NextBackOff()
+	// ExponentialBackOff caps its interval at MaxInterval without
+	// overflowing; this guards against any other arithmetic of its own.
+	if d := s.eb.NextBackOff(); d >= 0 && d <= s.p.MaxInterval {
+		return d
+	}
+	return s.p.MaxInterval
 }
 
-// jitter returns a duration drawn uniformly from [0, d].
+// jitter returns a duration drawn uniformly from [0, d] ([0, d) when d is
+// the largest Duration, which has no successor).
 func (s *Schedule) jitter(d time.Duration) time.Duration {
 	if d <= 0 {
 		return 0
 	}
-	return time.Duration(s.rnd(int64(d) + 1))
+	n := int64(d)
+	if n < math.MaxInt64 {
+		n++
+	}
+	return time.Duration(s.rnd(n))
+}
+
+// addSat returns a+b for non-negative durations, saturating at the largest
+// Duration.
+func addSat(a, b time.Duration) time.Duration {
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
 }
