@@ -159,7 +159,17 @@ func hasDigit(s string) bool {
 // parseDecimal parses an unsigned decimal number of units ("12", "1.5"),
 // rounding up to the nanosecond: a hint is never shortened.
 func parseDecimal(v string, unit float64) (time.Duration, bool) {
-	v = strings.TrimSpace(v)
+	f, ok := parseUnsigned(strings.TrimSpace(v))
+	if !ok {
+		return 0, false
+	}
+	return scaleHint(f, unit), true
+}
+
+// parseUnsigned parses an unsigned decimal number without exponent, sign or
+// other spelling strconv.ParseFloat would accept ("12", "1.5", ".5", "5.").
+// A number too large for a float64 is +Inf.
+func parseUnsigned(v string) (float64, bool) {
 	digits, dot := 0, false
 	for i := 0; i < len(v); i++ {
 		switch c := v[i]; {
@@ -174,11 +184,20 @@ func parseDecimal(v string, unit float64) (time.Duration, bool) {
 	if digits == 0 {
 		return 0, false
 	}
-	f, err := strconv.ParseFloat(v, 64) // only +Inf can fail now
-	if err != nil || f*unit >= float64(MaxHint) {
-		return MaxHint, true
+	f, err := strconv.ParseFloat(v, 64) // only a range error can happen now
+	if err != nil {
+		return math.Inf(1), true
 	}
-	return time.Duration(math.Ceil(f * unit)), true
+	return f, true
+}
+
+// scaleHint returns f units as a hint, rounded up to the nanosecond and at
+// most MaxHint.
+func scaleHint(f, unit float64) time.Duration {
+	if f*unit >= float64(MaxHint) {
+		return MaxHint
+	}
+	return time.Duration(math.Ceil(f * unit))
 }
 
 // parseResets picks the wait from the x-ratelimit-reset-* headers.
@@ -329,13 +348,38 @@ func parseIMFFixdate(s string) (time.Time, bool) {
 }
 
 // civil returns the UTC time of a calendar date and clock time, and whether
-// each is in range (no leap seconds, no February 30).
+// each is in range (no leap seconds, no February 30). It costs a few
+// integer operations, where time.Date costs a hundred nanoseconds.
 func civil(year int, month time.Month, day, hour, minute, sec, nsec int) (time.Time, bool) {
-	t := time.Date(year, month, day, hour, minute, sec, nsec, time.UTC)
-	if hour > 23 || minute > 59 || sec > 59 || t.Day() != day || t.Month() != month {
+	if month < time.January || month > time.December || day < 1 || day > daysIn(month, year) ||
+		hour > 23 || minute > 59 || sec > 59 {
 		return time.Time{}, false
 	}
-	return t, true
+	// Days since 1970-01-01 of the proleptic Gregorian calendar, counted
+	// in years that start on March 1 so that leap days come last.
+	y, m := year, int(month)
+	if m <= 2 {
+		y--
+	}
+	era := y / 400
+	if y < 0 {
+		era = (y - 399) / 400
+	}
+	yoe := y - era*400
+	doy := (153*((m+9)%12)+2)/5 + day - 1
+	days := era*146097 + yoe*365 + yoe/4 - yoe/100 + doy - 719468
+	return time.Unix(int64(days)*86400+int64(hour*3600+minute*60+sec), int64(nsec)).UTC(), true
+}
+
+// daysIn returns the number of days in month of year.
+func daysIn(month time.Month, year int) int {
+	if month == time.February {
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	}
+	return 30 + int((month+month/8)%2)
 }
 
 // digits parses a run of decimal digits of at most 9 bytes.

@@ -184,3 +184,19 @@ func TestParseIMFFixdate(t *testing.T) {
 		}
 	}
 }
+
+// TestCivil checks the calendar arithmetic against time.Date, day by day
+// over leap years, centuries and the years before 1970.
+func TestCivil(t *testing.T) {
+	for _, year := range []int{0, 1, 4, 100, 400, 1600, 1900, 1969, 1970, 1972, 2000, 2024, 2025, 2100, 9999} {
+		for month := time.January; month <= time.December; month++ {
+			for day := 1; day <= 31; day++ {
+				want := time.Date(year, month, day, 13, 14, 15, 16, time.UTC)
+				got, ok := civil(year, month, day, 13, 14, 15, 16)
+				if valid := want.Day() == day; ok != valid || (ok && !got.Equal(want)) {
+					t.Fatalf("civil(%d, %v, %d) = %v, %v; time.Date says %v", year, month, day, got, ok, want)
+				}
+			}
+		}
+	}
+}
