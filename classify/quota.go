@@ -198,10 +198,10 @@ func leastCount(vs []string) (least int64, ok bool) {
 			i = skipOWS(v, i)
 			start, n := i, int64(0)
 			for ; i < len(v) && '0' <= v[i] && v[i] <= '9'; i++ {
-				if n > (math.MaxInt64-9)/10 {
-					n = math.MaxInt64 // digits may follow; only syntax matters now
+				if d := int64(v[i] - '0'); n <= (math.MaxInt64-d)/10 {
+					n = n*10 + d
 				} else {
-					n = n*10 + int64(v[i]-'0')
+					n = math.MaxInt64 // digits may follow; only syntax matters now
 				}
 			}
 			valid := i > start

@@ -110,6 +110,7 @@ func TestParseQuotaOpenAIStyle(t *testing.T) {
 		{"count overflow saturates", hdr("x-ratelimit-remaining-tokens", "99999999999999999999999", "x-ratelimit-limit-tokens", "9223372036854775808"),
 			Quota{Tokens: known(math.MaxInt64, math.MaxInt64, 0)}},
 		{"MaxInt64", hdr("x-ratelimit-remaining-tokens", "9223372036854775807"), Quota{Tokens: known(0, math.MaxInt64, 0)}},
+		{"near MaxInt64", hdr("x-ratelimit-remaining-tokens", "9223372036854775800"), Quota{Tokens: known(0, 9223372036854775800, 0)}},
 		{"reset above MaxHint", hdr("x-ratelimit-remaining-requests", "0", "x-ratelimit-reset-requests", "9000h",
 			"x-ratelimit-reset-tokens", "99999999999999999999h"), Quota{Requests: known(0, 0, MaxHint), Tokens: Window{Reset: MaxHint}}},
 		{"seconds above MaxHint", hdr("x-ratelimit-remaining-requests", "0", "x-ratelimit-reset-requests", "999999999"),
