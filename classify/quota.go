@@ -93,7 +93,8 @@ func ParseQuota(h http.Header, now time.Time) Quota {
 	if ar, at := h[anthropicKeys[0].remaining], h[anthropicKeys[1].remaining]; ar != nil || at != nil {
 		q.Requests = tighter(q.Requests, readWindow(h, &anthropicKeys[0], ar, &c, true))
 		tokens := tighter(readWindow(h, &anthropicKeys[1], at, &c, true),
-			tighter(readWindow(h, &anthropicKeys[2], nil, &c, true), readWindow(h, &anthropicKeys[3], nil, &c, true)))
+			tighter(readWindow(h, &anthropicKeys[2], h[anthropicKeys[2].remaining], &c, true),
+				readWindow(h, &anthropicKeys[3], h[anthropicKeys[3].remaining], &c, true)))
 		q.Tokens = tighter(q.Tokens, tokens)
 	}
 	if r := h[draftKeys.remaining]; r != nil {
@@ -122,13 +123,10 @@ var (
 	draftKeys = windowKeys{"Ratelimit-Limit", "Ratelimit-Remaining", "Ratelimit-Reset"}
 )
 
-// readWindow reads the window whose headers are k. Its remaining header has
-// the values remaining, or is looked up if nil. Its resets are RFC 3339
-// times if times is true, else seconds, Unix times or Go durations.
+// readWindow reads the window whose headers are k, and whose remaining
+// header has the values remaining (looked up already). Its resets are
+// RFC 3339 times if times is true, else seconds, Unix times or Go durations.
 func readWindow(h http.Header, k *windowKeys, remaining []string, c *clock, times bool) Window {
-	if remaining == nil {
-		remaining = h[k.remaining]
-	}
 	var w Window
 	w.Remaining, w.Known = leastCount(remaining)
 	w.Limit, _ = leastCount(h[k.limit])
@@ -433,7 +431,7 @@ func (l *sfList) next() (sfItem, bool) {
 		var ignored sfItem
 		ok = l.innerList() && l.params(&ignored)
 	} else {
-		it.name, _, ok = l.bareItem()
+		it.name, _, _, ok = l.bareItem()
 		ok = ok && l.params(&it)
 	}
 	if ok {
@@ -457,7 +455,9 @@ func (l *sfList) next() (sfItem, bool) {
 func (l *sfList) innerList() bool {
 	l.s = l.s[1:]
 	for {
-		l.s = strings.TrimLeft(l.s, " ")
+		for l.s != "" && l.s[0] == ' ' {
+			l.s = l.s[1:]
+		}
 		if l.s == "" {
 			return false
 		}
@@ -466,7 +466,7 @@ func (l *sfList) innerList() bool {
 			return true
 		}
 		var it sfItem
-		if _, _, ok := l.bareItem(); !ok || !l.params(&it) {
+		if _, _, _, ok := l.bareItem(); !ok || !l.params(&it) {
 			return false
 		}
 		if l.s == "" || (l.s[0] != ' ' && l.s[0] != ')') {
@@ -482,85 +482,91 @@ const (
 	sfString
 )
 
-// bareItem consumes a bare item and returns it as sent, its kind, and
-// whether it is well formed.
-func (l *sfList) bareItem() (v string, kind int, ok bool) {
+// bareItem consumes a bare item and returns it as sent, its kind, the
+// value of a non-negative integer (else -1), and whether it is well formed.
+func (l *sfList) bareItem() (v string, kind int, n int64, ok bool) {
 	s := l.s
 	i := 0
+	n = -1
 	switch c := s[0]; {
 	case c == '-' || isDigit(c):
 		if c == '-' {
 			i++
 		}
-		start, dot, frac := i, -1, 0
+		start, dot, frac, x := i, -1, 0, int64(0)
 		for ; i < len(s) && (isDigit(s[i]) || (s[i] == '.' && dot < 0)); i++ {
-			if s[i] == '.' {
+			switch {
+			case s[i] == '.':
 				dot = i
-			} else if dot >= 0 {
+			case dot >= 0:
 				frac++
+			case i-start < 15:
+				x = x*10 + int64(s[i]-'0')
 			}
 		}
 		switch {
 		case i == start || !isDigit(s[start]):
-			return "", 0, false
+			return "", 0, -1, false
 		case dot < 0:
 			if i-start > 15 {
-				return "", 0, false
+				return "", 0, -1, false
 			}
-			kind = sfInteger
+			if kind = sfInteger; c != '-' {
+				n = x
+			}
 		case dot-start > 12 || frac == 0 || frac > 3:
-			return "", 0, false
+			return "", 0, -1, false
 		}
 	case c == '"':
 		if i = sfStringEnd(s, 1); i < 0 {
-			return "", 0, false
+			return "", 0, -1, false
 		}
 		kind = sfString
 	case c == '%': // a display string
 		if len(s) < 2 || s[1] != '"' {
-			return "", 0, false
+			return "", 0, -1, false
 		}
 		for i = 2; ; i++ {
 			if i >= len(s) || s[i] < 0x20 || s[i] > 0x7e {
-				return "", 0, false
+				return "", 0, -1, false
 			}
 			if s[i] == '"' {
 				i++
 				break
 			}
 			if s[i] == '%' && (i+2 >= len(s) || !isLowerHex(s[i+1]) || !isLowerHex(s[i+2])) {
-				return "", 0, false
+				return "", 0, -1, false
 			}
 		}
 	case c == ':': // a byte sequence
 		for i = 1; i < len(s) && s[i] != ':'; i++ {
 			if !isBase64(s[i]) {
-				return "", 0, false
+				return "", 0, -1, false
 			}
 		}
 		if i == len(s) {
-			return "", 0, false
+			return "", 0, -1, false
 		}
 		i++
 	case c == '?': // a boolean
 		if len(s) < 2 || (s[1] != '0' && s[1] != '1') {
-			return "", 0, false
+			return "", 0, -1, false
 		}
 		i = 2
 	case c == '@': // a date
 		for i = 1; i < len(s) && (isDigit(s[i]) || (i == 1 && s[i] == '-')); i++ {
 		}
 		if n := i - 1 - btoi(len(s) > 1 && s[1] == '-'); n < 1 || n > 15 {
-			return "", 0, false
+			return "", 0, -1, false
 		}
 	case isAlpha(c) || c == '*': // a token
 		for i = 1; i < len(s) && (isTchar(s[i]) || s[i] == ':' || s[i] == '/'); i++ {
 		}
 	default:
-		return "", 0, false
+		return "", 0, -1, false
 	}
 	v, l.s = s[:i], s[i:]
-	return v, kind, true
+	return v, kind, n, true
 }
 
 // sfStringEnd returns the index just past the string whose content starts
@@ -585,31 +591,28 @@ func sfStringEnd(s string, i int) int {
 // RateLimit and RateLimit-Policy define.
 func (l *sfList) params(it *sfItem) bool {
 	for l.s != "" && l.s[0] == ';' {
-		l.s = strings.TrimLeft(l.s[1:], " ")
-		i := 0
-		if i < len(l.s) && (isLower(l.s[i]) || l.s[i] == '*') {
-			for i++; i < len(l.s) && (isLower(l.s[i]) || isDigit(l.s[i]) || strings.IndexByte("_-.*", l.s[i]) >= 0); i++ {
-			}
+		i := 1
+		for i < len(l.s) && l.s[i] == ' ' {
+			i++
 		}
-		if i == 0 {
+		l.s = l.s[i:]
+		if l.s == "" || !(isLower(l.s[0]) || l.s[0] == '*') {
 			return false
+		}
+		for i = 1; i < len(l.s) && isKeyChar(l.s[i]); i++ {
 		}
 		key := l.s[:i]
 		l.s = l.s[i:]
-		v, kind := "?1", sfOther
+		v, kind, n := "?1", sfOther, int64(-1)
 		if l.s != "" && l.s[0] == '=' {
 			l.s = l.s[1:]
 			if l.s == "" || l.s[0] == '(' {
 				return false
 			}
 			var ok bool
-			if v, kind, ok = l.bareItem(); !ok {
+			if v, kind, n, ok = l.bareItem(); !ok {
 				return false
 			}
-		}
-		n := int64(-1)
-		if kind == sfInteger && v[0] != '-' {
-			n, _ = leastCount([]string{v}) // at most 15 digits
 		}
 		switch key { // a parameter given twice counts as given last
 		case "r":
@@ -628,8 +631,11 @@ func (l *sfList) params(it *sfItem) bool {
 	return true
 }
 
-func isDigit(c byte) bool    { return '0' <= c && c <= '9' }
-func isLower(c byte) bool    { return 'a' <= c && c <= 'z' }
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+func isLower(c byte) bool { return 'a' <= c && c <= 'z' }
+func isKeyChar(c byte) bool {
+	return isLower(c) || isDigit(c) || c == '_' || c == '-' || c == '.' || c == '*'
+}
 func isAlpha(c byte) bool    { return isLower(c) || ('A' <= c && c <= 'Z') }
 func isLowerHex(c byte) bool { return isDigit(c) || ('a' <= c && c <= 'f') }
 func isBase64(c byte) bool   { return isAlpha(c) || isDigit(c) || c == '+' || c == '/' || c == '=' }
