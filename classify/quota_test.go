@@ -1,6 +1,7 @@
 package classify
 
 import (
+	"fmt"
 	"math"
 	"net/http"
 	"strings"
@@ -399,4 +400,24 @@ func BenchmarkParseQuota(b *testing.B) {
 			}
 		})
 	}
+}
+
+func ExampleParseQuota() {
+	// A success from an OpenAI-style API: read on every response, it tells
+	// the caller how fast it may go before it is refused.
+	h := http.Header{}
+	h.Set("X-Ratelimit-Limit-Requests", "60")
+	h.Set("X-Ratelimit-Remaining-Requests", "0")
+	h.Set("X-Ratelimit-Reset-Requests", "1.5s")
+	h.Set("X-Ratelimit-Limit-Tokens", "150000")
+	h.Set("X-Ratelimit-Remaining-Tokens", "149984")
+	h.Set("X-Ratelimit-Reset-Tokens", "6m0s")
+	q := ParseQuota(h, time.Now())
+	if w := q.Requests; w.Known && w.Remaining == 0 {
+		fmt.Printf("requests spent; %d more in %v\n", w.Limit, w.Reset)
+	}
+	fmt.Printf("tokens: %d of %d left\n", q.Tokens.Remaining, q.Tokens.Limit)
+	// Output:
+	// requests spent; 60 more in 1.5s
+	// tokens: 149984 of 150000 left
 }
