@@ -79,6 +79,6 @@ func ExampleParseRetryAfter() {
 	h.Set("Retry-After-Ms", "1500")
 	h.Set("Retry-After", "2")
 	d, ok := classify.ParseRetryAfter(h, time.Time{})
-	fmt.Println(d, ok)
-	// Output: 1.5s true
+	fmt.Println(d, ok) // the larger of the two: never earlier than either says
+	// Output: 2s true
 }

@@ -14,13 +14,18 @@ import (
 const MaxHint = 365 * 24 * time.Hour
 
 // ParseRetryAfter returns how long the headers h of a response ask the client
-// to wait before it retries, and whether they asked at all. It consults, in
-// order, the first one that parses:
+// to wait before it retries, and whether they asked at all. The explicit
+// hints are
 //
-//   - retry-after-ms: milliseconds, a decimal number such as "1500" or
-//     "20.5" (OpenAI);
+//   - retry-after-ms (OpenAI) and x-ms-retry-after-ms (Azure): milliseconds,
+//     a decimal number such as "1500" or "20.5";
 //   - Retry-After: seconds ("120", or "1.5" from lenient servers), or an
-//     HTTP-date, which is measured from now;
+//     HTTP-date, which is measured from now.
+//
+// Each may be repeated or hold a comma-separated list ("1, 5"). When several
+// explicit hints parse, the largest wins, so the wait is never earlier than
+// any of them says. Only when none parses are the reset headers consulted:
+//
 //   - x-ratelimit-reset-requests and x-ratelimit-reset-tokens: Go duration
 //     strings such as "1s", "6m0s" or "1m30.5s" (OpenAI); when an
 //     x-ratelimit-remaining-* header says "0" its reset is used, else the
@@ -43,22 +48,40 @@ func ParseRetryAfter(h http.Header, now time.Time) (d time.Duration, ok bool) {
 }
 
 func parseHints(h http.Header, now time.Time, resets bool) (time.Duration, bool) {
-	if d, ok := parseRetryAfterMs(h.Get("Retry-After-Ms")); ok {
-		return d, true
+	// The keys are in canonical form, so indexing h is what h.Values does.
+	var best time.Duration
+	var ok bool
+	for _, k := range [...]string{"Retry-After-Ms", "X-Ms-Retry-After-Ms"} {
+		for _, v := range h[k] {
+			d, valid := parseRetryAfterMs(v)
+			best, ok = larger(best, ok, d, valid)
+		}
 	}
-	if d, ok := parseRetryAfter(h.Get("Retry-After"), now); ok {
-		return d, true
+	for _, v := range h["Retry-After"] {
+		d, valid := parseRetryAfter(v, now)
+		best, ok = larger(best, ok, d, valid)
 	}
-	if resets {
+	if !ok && resets {
 		return parseResets(h)
 	}
-	return 0, false
+	return best, ok
+}
+
+// larger returns the larger of two hints, each with whether it was given.
+func larger(a time.Duration, aok bool, b time.Duration, bok bool) (time.Duration, bool) {
+	if bok && (!aok || b > a) {
+		return b, true
+	}
+	return a, aok
 }
 
 // serverNow returns the time of the response's Date header, or the current
 // time when there is none.
 func serverNow(h http.Header) time.Time {
 	if v := h.Get("Date"); v != "" {
+		if t, ok := parseIMFFixdate(v); ok {
+			return t
+		}
 		if t, err := http.ParseTime(v); err == nil {
 			return t
 		}
@@ -66,28 +89,87 @@ func serverNow(h http.Header) time.Time {
 	return time.Now()
 }
 
-// parseRetryAfterMs parses a retry-after-ms value.
-func parseRetryAfterMs(v string) (time.Duration, bool) {
-	return parseDecimal(v, float64(time.Millisecond))
+// parseRetryAfterMs parses a retry-after-ms or x-ms-retry-after-ms value:
+// milliseconds, or a list of them, of which it returns the largest.
+func parseRetryAfterMs(v string) (best time.Duration, ok bool) {
+	for i := 0; i <= len(v); {
+		j := commaAt(v, i)
+		d, valid := parseDecimal(v[i:j], float64(time.Millisecond))
+		best, ok = larger(best, ok, d, valid)
+		i = j + 1
+	}
+	return best, ok
 }
 
-// parseRetryAfter parses a Retry-After value: delta-seconds or an HTTP-date.
-func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
+// parseRetryAfter parses a Retry-After value: delta-seconds or an HTTP-date,
+// or a list of them, of which it returns the largest.
+func parseRetryAfter(v string, now time.Time) (best time.Duration, ok bool) {
+	for i := 0; i <= len(v); {
+		j := commaAt(v, i)
+		d, valid := parseRetryAfterItem(v[i:j], now)
+		if !valid && j < len(v) {
+			// An HTTP-date holds a comma after the name of the day.
+			k := commaAt(v, j+1)
+			if d, valid = parseRetryAfterItem(v[i:k], now); valid {
+				j = k
+			}
+		}
+		best, ok = larger(best, ok, d, valid)
+		i = j + 1
+	}
+	return best, ok
+}
+
+// parseRetryAfterItem parses one delta-seconds or HTTP-date.
+func parseRetryAfterItem(v string, now time.Time) (time.Duration, bool) {
 	v = strings.TrimSpace(v)
 	if d, ok := parseDecimal(v, float64(time.Second)); ok {
 		return d, true
 	}
-	t, err := http.ParseTime(v)
-	if err != nil {
-		return 0, false
+	t, ok := parseIMFFixdate(v)
+	if !ok {
+		if !hasDigit(v) {
+			return 0, false // not a date; spare http.ParseTime's errors
+		}
+		var err error
+		if t, err = http.ParseTime(v); err != nil {
+			return 0, false
+		}
 	}
 	return clampHint(t.Sub(now)), true
+}
+
+// commaAt returns the index of the first comma in v at or after i, or len(v).
+func commaAt(v string, i int) int {
+	if j := strings.IndexByte(v[i:], ','); j >= 0 {
+		return i + j
+	}
+	return len(v)
+}
+
+func hasDigit(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if '0' <= s[i] && s[i] <= '9' {
+			return true
+		}
+	}
+	return false
 }
 
 // parseDecimal parses an unsigned decimal number of units ("12", "1.5"),
 // rounding up to the nanosecond: a hint is never shortened.
 func parseDecimal(v string, unit float64) (time.Duration, bool) {
-	v = strings.TrimSpace(v)
+	f, ok := parseUnsigned(strings.TrimSpace(v))
+	if !ok {
+		return 0, false
+	}
+	return scaleHint(f, unit), true
+}
+
+// parseUnsigned parses an unsigned decimal number without exponent, sign or
+// other spelling strconv.ParseFloat would accept ("12", "1.5", ".5", "5.").
+// A number too large for a float64 is +Inf.
+func parseUnsigned(v string) (float64, bool) {
 	digits, dot := 0, false
 	for i := 0; i < len(v); i++ {
 		switch c := v[i]; {
@@ -102,11 +184,20 @@ func parseDecimal(v string, unit float64) (time.Duration, bool) {
 	if digits == 0 {
 		return 0, false
 	}
-	f, err := strconv.ParseFloat(v, 64) // only +Inf can fail now
-	if err != nil || f*unit >= float64(MaxHint) {
-		return MaxHint, true
+	f, err := strconv.ParseFloat(v, 64) // only a range error can happen now
+	if err != nil {
+		return math.Inf(1), true
 	}
-	return time.Duration(math.Ceil(f * unit)), true
+	return f, true
+}
+
+// scaleHint returns f units as a hint, rounded up to the nanosecond and at
+// most MaxHint.
+func scaleHint(f, unit float64) time.Duration {
+	if f*unit >= float64(MaxHint) {
+		return MaxHint
+	}
+	return time.Duration(math.Ceil(f * unit))
 }
 
 // parseResets picks the wait from the x-ratelimit-reset-* headers.
@@ -134,49 +225,173 @@ func parseResets(h http.Header) (time.Duration, bool) {
 
 // parseReset parses an x-ratelimit-reset-* value, a Go duration string.
 func parseReset(v string) (time.Duration, bool) {
-	v = strings.TrimSpace(v)
-	d, err := time.ParseDuration(v)
-	switch {
-	case err != nil && isDurationSyntax(v): // well formed, but too long for a Duration
-		return MaxHint, true
-	case err != nil || d < 0:
-		return 0, false
-	}
-	return clampHint(d), true
+	return parseGoDuration(strings.TrimSpace(v))
 }
 
-// isDurationSyntax reports whether s has the unsigned form time.ParseDuration
-// accepts, one or more decimal numbers each with a unit, whatever their size.
-func isDurationSyntax(s string) bool {
-	if s == "" {
-		return false
+// parseGoDuration parses s as time.ParseDuration does, without allocating,
+// and saturates instead of failing: a well-formed duration above MaxHint,
+// however large, yields MaxHint. Negative durations are refused, except
+// zero ("-0s").
+func parseGoDuration(s string) (time.Duration, bool) {
+	neg := false
+	if s != "" && (s[0] == '-' || s[0] == '+') {
+		neg, s = s[0] == '-', s[1:]
 	}
+	if s == "0" {
+		return 0, true
+	}
+	if s == "" {
+		return 0, false
+	}
+	const limit = uint64(MaxHint)
+	var total uint64 // at most limit, unless big
+	big := false
 	for s != "" {
-		i, digits := 0, 0
+		// The integer part, as ParseDuration reads it.
+		i, v, digits := 0, uint64(0), 0
 		for ; i < len(s) && '0' <= s[i] && s[i] <= '9'; i++ {
 			digits++
+			if v <= limit { // past limit the digits only count
+				v = v*10 + uint64(s[i]-'0')
+			}
 		}
+		// The fraction: the same digits ParseDuration keeps, so that its
+		// rounding is reproduced to the nanosecond.
+		var f uint64
+		scale, overflow := 1.0, false
 		if i < len(s) && s[i] == '.' {
 			for i++; i < len(s) && '0' <= s[i] && s[i] <= '9'; i++ {
 				digits++
+				if overflow {
+					continue
+				}
+				if f > (1<<63-1)/10 {
+					overflow = true
+					continue
+				}
+				y := f*10 + uint64(s[i]-'0')
+				if y > 1<<63 {
+					overflow = true
+					continue
+				}
+				f, scale = y, scale*10
 			}
 		}
 		if digits == 0 {
-			return false
+			return 0, false
 		}
 		s = s[i:]
 		j := 0
 		for j < len(s) && s[j] != '.' && (s[j] < '0' || s[j] > '9') {
 			j++
 		}
+		var unit uint64
 		switch s[:j] {
-		case "ns", "us", "µs", "μs", "ms", "s", "m", "h":
+		case "ns":
+			unit = uint64(time.Nanosecond)
+		case "us", "µs", "μs": // U+00B5 and U+03BC
+			unit = uint64(time.Microsecond)
+		case "ms":
+			unit = uint64(time.Millisecond)
+		case "s":
+			unit = uint64(time.Second)
+		case "m":
+			unit = uint64(time.Minute)
+		case "h":
+			unit = uint64(time.Hour)
 		default:
-			return false
+			return 0, false
 		}
 		s = s[j:]
+		if big || v > limit/unit {
+			big = true
+			continue
+		}
+		v *= unit
+		if f > 0 {
+			v += uint64(float64(f) * (float64(unit) / scale))
+		}
+		if total += v; total > limit {
+			big = true
+		}
 	}
-	return true
+	switch {
+	case neg && (big || total != 0):
+		return 0, false
+	case big:
+		return MaxHint, true
+	}
+	return time.Duration(total), true
+}
+
+// parseIMFFixdate parses an HTTP-date in the form servers must send,
+// "Sun, 06 Nov 1994 08:49:37 GMT", without allocating. Other forms, which
+// http.ParseTime also accepts, are reported as not parsed.
+func parseIMFFixdate(s string) (time.Time, bool) {
+	if len(s) != len(http.TimeFormat) || s[3] != ',' || s[4] != ' ' || s[7] != ' ' || s[11] != ' ' ||
+		s[16] != ' ' || s[19] != ':' || s[22] != ':' || s[25:] != " GMT" {
+		return time.Time{}, false
+	}
+	if wd := strings.Index("SunMonTueWedThuFriSat", s[:3]); wd < 0 || wd%3 != 0 {
+		return time.Time{}, false
+	}
+	month := strings.Index("JanFebMarAprMayJunJulAugSepOctNovDec", s[8:11])
+	day, ok1 := digits(s[5:7])
+	year, ok2 := digits(s[12:16])
+	hour, ok3 := digits(s[17:19])
+	minute, ok4 := digits(s[20:22])
+	sec, ok5 := digits(s[23:25])
+	if month < 0 || month%3 != 0 || !(ok1 && ok2 && ok3 && ok4 && ok5) {
+		return time.Time{}, false
+	}
+	return civil(year, time.Month(month/3+1), day, hour, minute, sec, 0)
+}
+
+// civil returns the UTC time of a calendar date and clock time, and whether
+// each is in range (no leap seconds, no February 30). It costs a few
+// integer operations, where time.Date costs a hundred nanoseconds.
+func civil(year int, month time.Month, day, hour, minute, sec, nsec int) (time.Time, bool) {
+	if month < time.January || month > time.December || day < 1 || day > daysIn(month, year) ||
+		hour > 23 || minute > 59 || sec > 59 {
+		return time.Time{}, false
+	}
+	// Days since 1970-01-01 of the proleptic Gregorian calendar, counted
+	// in years that start on March 1 so that leap days come last.
+	y, m := year, int(month)
+	if m <= 2 {
+		y--
+	}
+	era := y / 400
+	if y < 0 {
+		era = (y - 399) / 400
+	}
+	yoe := y - era*400
+	doy := (153*((m+9)%12)+2)/5 + day - 1
+	days := era*146097 + yoe*365 + yoe/4 - yoe/100 + doy - 719468
+	return time.Unix(int64(days)*86400+int64(hour*3600+minute*60+sec), int64(nsec)).UTC(), true
+}
+
+// daysIn returns the number of days in month of year.
+func daysIn(month time.Month, year int) int {
+	if month == time.February {
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	}
+	return 30 + int((month+month/8)%2)
+}
+
+// digits parses a run of decimal digits of at most 9 bytes.
+func digits(s string) (int, bool) {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+		n = n*10 + int(s[i]-'0')
+	}
+	return n, s != ""
 }
 
 // clampHint bounds a wait to [0, MaxHint].

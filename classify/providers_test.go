@@ -38,7 +38,7 @@ func TestOpenAI(t *testing.T) {
 				"X-Ratelimit-Remaining-Requests", "0", "X-Ratelimit-Reset-Requests", "6m0s"),
 			body: `{"error":{"message":"Rate limit reached for requests","type":"requests","param":null,"code":"rate_limit_exceeded"}}`,
 			want: Decision{Verdict: Retryable, Evidence: ByBody, Code: "rate_limit_exceeded", Type: "requests",
-				Message: "Rate limit reached for requests", RetryAfter: 1500 * time.Millisecond},
+				Message: "Rate limit reached for requests", RetryAfter: 2 * time.Second}, // the larger explicit hint
 		},
 		{
 			name: "429 rate_limit_exceeded with reset headers only", status: 429,
