@@ -194,7 +194,9 @@ func run(ctx context.Context, cfg config, scenarios []sim.Scenario, stdout, stde
 	}
 	for _, s := range scenarios {
 		rep.Warmup = s.Warmup
-		rep.Scenarios = append(rep.Scenarios, report.Scenario{Name: s.Name, Title: s.Title, Measure: s.Measure, FaultStart: s.Fault.Start, FaultEnd: s.Fault.End})
+		o := s.Optimum(cfg.timeout)
+		rep.Scenarios = append(rep.Scenarios, report.Scenario{Name: s.Name, Title: s.Title, Measure: s.Measure, FaultStart: s.Fault.Start, FaultEnd: s.Fault.End,
+			Optimum: &report.Optimum{Success: o.Success, PerCall: o.PerCall, P50: o.P50, How: o.How}})
 	}
 	runs, err := runAll(ctx, scenarios, cls, cfg, newProgress(stderr, len(scenarios)*len(cls)))
 	if err != nil {
