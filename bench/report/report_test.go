@@ -141,3 +141,17 @@ func TestMarkdownAndCharts(t *testing.T) {
 		}
 	}
 }
+
+func TestChartsWithoutSuccesses(t *testing.T) {
+	r := sample()
+	r.Scenarios = []Scenario{{Name: "storm", Measure: 2 * time.Second}}
+	r.Runs = []Run{{Scenario: "storm", Client: "bare", Calls: 10, Success: histogram(), All: histogram(1, 2, 3),
+		AmpSeries: []float64{1, 1, 1, 1, 1, 1, 1, 1}, Bucket: 250 * time.Millisecond}}
+	charts, err := Charts(t.TempDir(), r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "success.png,latency-storm.png,amplification-storm.png"; strings.Join(charts, ",") != want {
+		t.Errorf("charts %v, want %s", charts, want)
+	}
+}
