@@ -8,7 +8,7 @@
 //
 // With no flags it runs the twelve scenarios, time-compressed, for the five
 // clients (60 runs, about five minutes on 2 cores) and writes results.md and
-// the charts into bench/results; every scenario's table starts with its
+// the charts into bench/results; each scenario's rows start with its
 // optimum, what a client that knew the fault in advance could reach. Flags
 // choose the scenarios, clients, measured window, rate, seed, call deadline
 // and output folder; -long runs the literature-faithful timings (a 40 s
