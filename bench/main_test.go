@@ -300,10 +300,11 @@ func TestRunOneTailAndSizes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// 400 calls/s over the 300 ms the last measured call is held: about
-	// 120 tail calls (Poisson sd 11).
-	if r.TailSent < 60 || r.TailSent > 200 {
-		t.Errorf("%d tail calls sent, want about 120", r.TailSent)
+	// 400 calls/s over at least the 300 ms the last measured call is held:
+	// 120 tail calls or more (Poisson sd 11; more when a busy machine slows
+	// the calls down), and at most the 5 s deadline's 2000.
+	if r.TailSent < 60 || r.TailSent > 2400 {
+		t.Errorf("%d tail calls sent, want 120 to 2000", r.TailSent)
 	}
 	if r.AmpMean != 1 || r.Calls < 130 {
 		t.Errorf("%.3f requests per call over %d calls, want exactly 1", r.AmpMean, r.Calls)

@@ -80,7 +80,7 @@ func Markdown(w io.Writer, r Report, charts []string) error {
 		r.Environment, r.Wall.Round(time.Second))
 	fmt.Fprintln(bw)
 	fmt.Fprintln(bw, "Latency is measured from each call's intended send time, so a client that delays is charged for it (no coordinated omission). "+
-		"req/call is upstream requests per call; its peak is over 250 ms buckets. Early retries are retries that reached the upstream before the "+
+		"req/call is upstream requests per measured call (the warm-up's and the unmeasured tail's calls left out); its peak is over 250 ms buckets. Early retries are retries that reached the upstream before the "+
 		"Retry-After / retry-after-ms hint of the previous answer expired; fatal retried are retries of a 400/401/402. Recovery is the time from the "+
 		"end of the fault until two consecutive 250 ms buckets are back to 90% of the pre-fault success ratio and at most twice the pre-fault median latency.")
 	fmt.Fprintln(bw)
