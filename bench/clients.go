@@ -69,20 +69,27 @@ func clients() []client {
 			},
 		},
 		{
-			name: clientRetryable, config: "hashicorp/go-retryablehttp `NewClient()` defaults (5 attempts, backoff 1 s…30 s, Retry-After on 429/503), logger off", attempts: 5,
+			// The go-retryablehttp README: NewClient(), configured "as you
+			// wish" (defaults here), then StandardClient().
+			name: clientRetryable, config: "hashicorp/go-retryablehttp as its README shows: `NewClient()` defaults (5 attempts, backoff 1 s…30 s, Retry-After on 429/503), logger off, `StandardClient()`", attempts: 5,
 			delays: []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second},
 			new: func(base http.RoundTripper) *http.Client {
 				c := retryablehttp.NewClient()
 				c.Logger = nil
 				c.HTTPClient = &http.Client{Transport: base}
-				return &http.Client{Transport: &retryablehttp.RoundTripper{Client: c}}
+				return c.StandardClient()
 			},
 		},
 		{
-			name: clientFailsafe, config: "failsafe-go `failsafehttp.NewRoundTripper(base, failsafehttp.NewRetryPolicyBuilder().Build(), circuitbreaker.NewWithDefaults())` (3 attempts, no delay, Retry-After on 429/503; breaker counts errors)", attempts: 3,
-			delays: []time.Duration{0, 0},
+			// failsafe-go.dev/http, "Retrying HTTP Failures": the retry policy
+			// as shown there; its client example composes it with a circuit
+			// breaker, left at the library's defaults (circuitbreaker docs).
+			name: clientFailsafe, config: "failsafe-go as its HTTP docs (failsafe-go.dev/http) show: `failsafehttp.NewRoundTripper(base, retryPolicy, circuitbreaker.NewWithDefaults())` with " +
+				"`retryPolicy = failsafehttp.NewRetryPolicyBuilder().WithBackoff(time.Second, 30*time.Second).WithMaxRetries(3).Build()` " +
+				"(4 attempts, backoff 1 s…30 s, Retry-After on 429/503; the default breaker counts errors, not 5xx responses)", attempts: 4,
+			delays: []time.Duration{time.Second, 2 * time.Second, 4 * time.Second},
 			new: func(base http.RoundTripper) *http.Client {
-				rp := failsafehttp.NewRetryPolicyBuilder().Build()
+				rp := failsafehttp.NewRetryPolicyBuilder().WithBackoff(time.Second, 30*time.Second).WithMaxRetries(3).Build()
 				cb := circuitbreaker.NewWithDefaults[*http.Response]()
 				return &http.Client{Transport: failsafehttp.NewRoundTripper(base, rp, cb)}
 			},

@@ -76,7 +76,7 @@ func (p *progress) finish(l *runLine, r report.Run, err error) {
 	case r.Invalid != "":
 		status = "INVALID: " + r.Invalid
 	}
-	line := fmt.Sprintf("%s success %5.1f%%  req/call %.2f  %s  (%v elapsed)", l.label, 100*r.SuccessRate, r.AmpMean, status,
+	line := fmt.Sprintf("%s success %5.1f%%  req/call %.2f  tail %d calls  %s  (%v elapsed)", l.label, 100*r.SuccessRate, r.AmpMean, r.TailSent, status,
 		time.Since(p.began).Round(time.Second))
 	if p.tty {
 		fmt.Fprintf(p.w, "\r\033[K%s\n", line)

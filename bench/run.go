@@ -36,6 +36,15 @@ func scheduleSeed(seed uint64, scenario string) *rand.Rand {
 	return rand.New(rand.NewPCG(seed, h.Sum64()))
 }
 
+// sizeSeed derives the generator of the call sizes from the run seed and
+// the scenario, apart from the schedule's.
+func sizeSeed(seed uint64, scenario string) *rand.Rand {
+	h := fnv.New64a()
+	h.Write([]byte(scenario))
+	h.Write([]byte("/sizes"))
+	return rand.New(rand.NewPCG(seed, h.Sum64()))
+}
+
 // runOne runs client c on scenario s against a fresh upstream; progress, if
 // not nil, is given the runner so the caller can show its counters.
 func runOne(ctx context.Context, s sim.Scenario, c client, seed uint64, timeout time.Duration, progress func(*load.Runner)) (report.Run, error) {
@@ -43,7 +52,24 @@ func runOne(ctx context.Context, s sim.Scenario, c client, seed uint64, timeout 
 	if s.Burst > 0 {
 		bursts = append(bursts, load.Burst{At: s.Fault.Start, N: s.Burst})
 	}
-	calls := load.Schedule(scheduleSeed(seed, s.Name), s.Rate, -s.Warmup, s.Measure, len(s.Models), bursts...)
+	// The schedule runs from the warm-up to a deadline past the measured
+	// window: the tail, sent only while measured calls are under way.
+	var segs []load.Segment
+	for _, p := range s.Phases(-s.Warmup, s.Measure+timeout) {
+		segs = append(segs, load.Segment{From: p.From, To: p.To, Rate: p.Rate})
+	}
+	calls := load.ScheduleSegments(scheduleSeed(seed, s.Name), segs, len(s.Models), bursts...)
+	load.MarkTail(calls, s.Measure)
+	measured := make([]bool, len(calls)+1) // by call id
+	for _, c := range calls {
+		measured[c.ID] = c.At >= 0 && !c.Tail
+	}
+	if s.Sizes != nil {
+		r := sizeSeed(seed, s.Name)
+		for i := range calls {
+			calls[i].PromptTokens, calls[i].MaxTokens = s.Sizes(r)
+		}
+	}
 
 	start := time.Now().Add(s.Warmup + 20*time.Millisecond)
 	up := sim.New(s, seed, start)
@@ -72,11 +98,13 @@ func runOne(ctx context.Context, s sim.Scenario, c client, seed uint64, timeout 
 		Bucket:   bucket,
 		HasFault: sum.HasFault, Recovered: sum.Recovered, Recovery: sum.Recovery,
 		ScheduledRate: sum.ScheduledRate, AchievedRate: sum.AchievedRate, Invalid: sum.Invalid,
-		Failures: sum.Failures,
+		Failures: sum.Failures, TailSent: sum.TailSent,
 	}
+	// Amplification counts the measured calls' requests only: not the
+	// warm-up's late retries, not the tail's.
 	var attempts int
 	for _, call := range calls {
-		if call.At < 0 || call.At >= s.Measure {
+		if !measured[call.ID] {
 			continue
 		}
 		st := up.Call(call.ID)
@@ -87,7 +115,13 @@ func runOne(ctx context.Context, s sim.Scenario, c client, seed uint64, timeout 
 	if sum.Calls > 0 {
 		run.AmpMean = float64(attempts) / float64(sum.Calls)
 	}
-	run.AmpSeries = load.Amplification(up.Arrivals(), calls, s.Measure, bucket)
+	var arrivals []time.Duration
+	for _, a := range up.Arrivals() {
+		if a.Call < uint64(len(measured)) && measured[a.Call] {
+			arrivals = append(arrivals, a.T)
+		}
+	}
+	run.AmpSeries = load.Amplification(arrivals, calls, s.Measure, bucket)
 	for _, v := range run.AmpSeries {
 		run.AmpPeak = max(run.AmpPeak, v)
 	}
@@ -96,9 +130,10 @@ func runOne(ctx context.Context, s sim.Scenario, c client, seed uint64, timeout 
 
 // runAll runs every client on every scenario, in that order, each against
 // a fresh upstream, and returns the runs in the same order (scenario-major).
-// A run starts once the previous one has sent its last call: the last calls
-// of earlier runs (clients waiting out a backoff before their final attempt)
-// may still finish while it runs, but no two runs send new calls at once.
+// A run starts once the previous one has stopped sending calls, that is once
+// its measured calls have all ended and its tail has stopped: the cancelled
+// tail calls of the previous run may still wind down while it starts, but no
+// two runs send new calls at once.
 func runAll(ctx context.Context, scenarios []sim.Scenario, cls []client, cfg config, prog *progress) ([]report.Run, error) {
 	defer prog.close()
 	n := len(scenarios) * len(cls)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/rebound-http/rebound/bench/sim"
 )
@@ -32,9 +33,10 @@ type HTTPTarget struct {
 // Do performs c; it satisfies Doer.
 func (t *HTTPTarget) Do(ctx context.Context, c Call) string {
 	body, _ := json.Marshal(chatRequest{
-		Model:    t.Models[c.Model],
-		Messages: []message{{Role: "user", Content: "Say hi."}},
-		Stream:   t.Stream,
+		Model:     t.Models[c.Model],
+		Messages:  []message{{Role: "user", Content: Prompt(c.PromptTokens)}},
+		Stream:    t.Stream,
+		MaxTokens: c.MaxTokens,
 	})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.URLs[c.Model]+"/v1/chat/completions", bytes.NewReader(body))
 	if err != nil {
@@ -71,9 +73,27 @@ func (t *HTTPTarget) errKind(err error) string {
 }
 
 type chatRequest struct {
-	Model    string    `json:"model"`
-	Messages []message `json:"messages"`
-	Stream   bool      `json:"stream"`
+	Model     string    `json:"model"`
+	Messages  []message `json:"messages"`
+	Stream    bool      `json:"stream"`
+	MaxTokens int       `json:"max_tokens,omitempty"`
+}
+
+// DefaultPrompt is the prompt of a call whose PromptTokens is zero.
+const DefaultPrompt = "Say hi."
+
+// promptText is repeated to make prompts of a given size.
+const promptText = "Summarize the following support ticket and suggest a reply. "
+
+// Prompt returns the prompt of a call of the given size: tokens·4
+// characters of text (the four-characters-a-token rule the upstream
+// estimates prompts with), or DefaultPrompt when tokens is zero.
+func Prompt(tokens int) string {
+	if tokens <= 0 {
+		return DefaultPrompt
+	}
+	n := 4 * tokens
+	return strings.Repeat(promptText, n/len(promptText)+1)[:n]
 }
 
 type message struct {

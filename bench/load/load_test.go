@@ -2,8 +2,12 @@ package load
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"io"
 	"math"
 	"math/rand/v2"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -293,3 +297,181 @@ func TestRunnerDeadlineFromIntendedTime(t *testing.T) {
 		t.Errorf("%+v, want a deadline failure after at least 30ms", recs[0])
 	}
 }
+
+func TestScheduleSegments(t *testing.T) {
+	// 1000 s at 50/s then 1000 s at 150/s, virtual time.
+	segs := []Segment{{From: 0, To: 1000 * time.Second, Rate: 50}, {From: 1000 * time.Second, To: 2000 * time.Second, Rate: 150}}
+	calls := ScheduleSegments(rand.New(rand.NewPCG(3, 4)), segs, 1)
+	var first, second float64
+	for i, c := range calls {
+		if c.ID != uint64(i+1) || i > 0 && c.At < calls[i-1].At {
+			t.Fatalf("call %d: %+v out of order", i, c)
+		}
+		if c.At < 1000*time.Second {
+			first++
+		} else {
+			second++
+		}
+	}
+	// Poisson counts with means 50 000 and 150 000; allow five sd.
+	if math.Abs(first-50000) > 5*math.Sqrt(50000) || math.Abs(second-150000) > 5*math.Sqrt(150000) {
+		t.Errorf("%v and %v calls in the two segments, want about 50000 and 150000", first, second)
+	}
+	a := Schedule(rand.New(rand.NewPCG(5, 6)), 100, -time.Second, time.Second, 2, Burst{At: 0, N: 3})
+	b := ScheduleSegments(rand.New(rand.NewPCG(5, 6)), []Segment{{From: -time.Second, To: time.Second, Rate: 100}}, 2, Burst{At: 0, N: 3})
+	if len(a) != len(b) || len(a) == 0 {
+		t.Fatalf("%d and %d calls", len(a), len(b))
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			t.Fatalf("call %d: Schedule %+v, one segment %+v", i, a[i], b[i])
+		}
+	}
+	MarkTail(a, 500*time.Millisecond)
+	for _, c := range a {
+		if c.Tail != (c.At >= 500*time.Millisecond) {
+			t.Fatalf("call at %v: tail %v", c.At, c.Tail)
+		}
+	}
+}
+
+func TestRunnerTailGoesOnUntilMeasuredCallsEnd(t *testing.T) {
+	release := make(chan struct{})
+	tailStarted := make(chan struct{})
+	tailErr := make(chan error, 1)
+	r := &Runner{Start: time.Now(), Timeout: time.Minute, Do: func(ctx context.Context, c Call) string {
+		switch c.ID {
+		case 1: // measured, held until the test has seen the tail under way
+			<-release
+		case 2: // tail: sent while call 1 is in flight, cancelled once it ends
+			close(tailStarted)
+			<-ctx.Done()
+			tailErr <- ctx.Err()
+			return "cancelled"
+		case 3:
+			t.Error("tail call 3 sent after every measured call had ended")
+		}
+		return ""
+	}}
+	calls := []Call{{ID: 1, At: 0}, {ID: 2, At: 2 * time.Millisecond, Tail: true}, {ID: 3, At: time.Hour, Tail: true}}
+	done := make(chan []Record)
+	go func() { done <- r.Run(context.Background(), calls) }()
+	select {
+	case <-tailStarted:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the tail call was not sent while the measured call was in flight")
+	}
+	select {
+	case <-r.Dispatched():
+		t.Fatal("Dispatched closed while a measured call was in flight")
+	default:
+	}
+	close(release)
+	var recs []Record
+	select {
+	case recs = <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run waited for the tail after the measured call ended")
+	}
+	if err := <-tailErr; !errors.Is(err, context.Canceled) {
+		t.Errorf("tail call context: %v, want context.Canceled", err)
+	}
+	if recs[0].Fail != "" || recs[1].Fail != "cancelled" || recs[2].Fail != NotSent {
+		t.Errorf("records %+v", recs)
+	}
+	if sent, _ := r.Progress(); sent != 2 {
+		t.Errorf("%d calls sent, want 2", sent)
+	}
+}
+
+func TestRunnerTailEndsAtLastMeasuredDeadline(t *testing.T) {
+	// The measured call ignores its context and runs past its deadline; the
+	// tail stops at that deadline all the same.
+	release := make(chan struct{})
+	tailErr := make(chan error, 1)
+	r := &Runner{Start: time.Now(), Timeout: 30 * time.Millisecond, Do: func(ctx context.Context, c Call) string {
+		if c.Tail {
+			<-ctx.Done()
+			tailErr <- ctx.Err()
+			return "cancelled"
+		}
+		<-release
+		return ""
+	}}
+	calls := []Call{{ID: 1, At: 0}, {ID: 2, At: time.Millisecond, Tail: true}, {ID: 3, At: time.Hour, Tail: true}}
+	done := make(chan []Record)
+	go func() { done <- r.Run(context.Background(), calls) }()
+	select {
+	case <-r.Dispatched():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the tail went on past the measured call's deadline")
+	}
+	// Call 2's own deadline (31 ms) is later than the stop (30 ms), yet it may
+	// expire first on a busy machine: either error ends it.
+	if err := <-tailErr; err == nil {
+		t.Error("tail call still running after the tail stopped")
+	}
+	close(release)
+	recs := <-done
+	if recs[0].Fail != "" || recs[2].Fail != NotSent {
+		t.Errorf("records %+v", recs)
+	}
+}
+
+func TestSummarizeLeavesTailOut(t *testing.T) {
+	recs := records(time.Second, make([]time.Duration, 100))
+	// Ten tail calls sent 80 ms late, five not sent.
+	for i := range 15 {
+		at := time.Second + time.Duration(i)*time.Millisecond
+		rec := Record{Call: Call{ID: uint64(101 + i), At: at, Tail: true}, Sent: at + 80*time.Millisecond, Done: at + time.Second, Fail: "HTTP 429"}
+		if i >= 10 {
+			rec.Sent, rec.Done, rec.Fail = at, at, NotSent
+		}
+		recs = append(recs, rec)
+	}
+	s := Summarize(recs, Spec{Measure: time.Second})
+	if s.Calls != 100 || s.Successes != 100 || len(s.Failures) != 0 || s.TailSent != 10 {
+		t.Errorf("calls %d successes %d failures %v tail sent %d", s.Calls, s.Successes, s.Failures, s.TailSent)
+	}
+	// 10 of 110 sent calls lag 80 ms: the p99 lag is a tail call's.
+	if s.LagP99 != 80*time.Millisecond || !strings.Contains(s.Invalid, "p99 send lag") {
+		t.Errorf("p99 lag %v, invalid %q: the tail's lag must count", s.LagP99, s.Invalid)
+	}
+	if s.ScheduledRate != 100 || s.AchievedRate != 100 {
+		t.Errorf("rates %v %v, want the measured calls' 100/s", s.ScheduledRate, s.AchievedRate)
+	}
+}
+
+func TestHTTPTargetBodies(t *testing.T) {
+	if p := Prompt(0); p != DefaultPrompt {
+		t.Errorf("Prompt(0) = %q", p)
+	}
+	for _, n := range []int{1, 15, 16, 300, 5000} {
+		if p := Prompt(n); len(p) != 4*n {
+			t.Errorf("Prompt(%d) has %d characters, want %d", n, len(p), 4*n)
+		}
+	}
+	var got []chatRequest
+	rt := roundTripFunc(func(req *http.Request) (*http.Response, error) {
+		var body chatRequest
+		if err := json.NewDecoder(req.Body).Decode(&body); err != nil {
+			t.Error(err)
+		}
+		got = append(got, body)
+		return &http.Response{StatusCode: 200, Body: io.NopCloser(strings.NewReader("{}")), Header: http.Header{}}, nil
+	})
+	tg := &HTTPTarget{Client: &http.Client{Transport: rt}, URLs: []string{"http://upstream.test"}, Models: []string{"m"}}
+	for _, c := range []Call{{ID: 1}, {ID: 2, PromptTokens: 10, MaxTokens: 512}} {
+		if fail := tg.Do(context.Background(), c); fail != "" {
+			t.Fatal(fail)
+		}
+	}
+	if len(got) != 2 || got[0].MaxTokens != 0 || got[0].Messages[0].Content != DefaultPrompt ||
+		got[1].MaxTokens != 512 || len(got[1].Messages[0].Content) != 40 {
+		t.Errorf("bodies %+v", got)
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

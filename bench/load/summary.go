@@ -59,8 +59,11 @@ type Summary struct {
 	// AchievedRate the rate at which the generator actually sent it.
 	ScheduledRate, AchievedRate float64
 	// LagP99 and LagMax are the 99th percentile and maximum of how late the
-	// generator sent calls.
+	// generator sent calls: the measured calls and the tail calls it sent,
+	// since the tail is the load the measured calls' late attempts meet.
 	LagP99, LagMax time.Duration
+	// TailSent is the number of unmeasured tail calls sent after the window.
+	TailSent int
 	// Invalid says why the run is invalid; empty when it is valid.
 	Invalid string
 	// Buckets split the measured window by intended send time.
@@ -99,7 +102,9 @@ func (s Summary) SuccessRate() float64 {
 	return float64(s.Successes) / float64(s.Calls)
 }
 
-// Summarize measures the records of one run.
+// Summarize measures the records of one run: the calls intended in the
+// measured window [0, Spec.Measure); warm-up and tail calls are not measured
+// (the tail's send lags count in the generator check).
 func Summarize(recs []Record, spec Spec) Summary {
 	s := Summary{Success: NewHistogram(), All: NewHistogram(), Failures: map[string]int{}}
 	w := spec.bucket()
@@ -113,7 +118,11 @@ func Summarize(recs []Record, spec Spec) Summary {
 	var lags []time.Duration
 	var lastLag time.Duration
 	for _, r := range recs {
-		if r.At < 0 || r.At >= spec.Measure {
+		if r.Tail && r.Fail != NotSent {
+			s.TailSent++
+			lags = append(lags, max(r.Sent-r.At, 0))
+		}
+		if r.Tail || r.At < 0 || r.At >= spec.Measure {
 			continue
 		}
 		s.Calls++

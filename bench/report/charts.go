@@ -19,7 +19,7 @@ import (
 
 // AmplificationScenarios are the scenarios whose amplification over time
 // gets a chart.
-var AmplificationScenarios = []string{"overload", "synchronized"}
+var AmplificationScenarios = []string{"overload", "synchronized", "storm"}
 
 // Charts draws the PNG charts into dir and returns their file names:
 // success.png, latency-<scenario>.png for each scenario and
@@ -118,8 +118,17 @@ func latencyCharts(r Report, scenario string) (ok, all *plot.Plot) {
 			allLines = append(allLines, run.Client, xy)
 		}
 	}
-	_ = plotutil.AddLines(ok, okLines...)
-	_ = plotutil.AddLines(all, allLines...)
+	for _, c := range []struct {
+		p     *plot.Plot
+		lines []any
+	}{{ok, okLines}, {all, allLines}} {
+		if len(c.lines) == 0 { // no call to draw (none succeeded): a log axis needs a range
+			c.p.Title.Text += " (none)"
+			c.p.Y.Min, c.p.Y.Max = 1, 1000
+			continue
+		}
+		_ = plotutil.AddLines(c.p, c.lines...)
+	}
 	return ok, all
 }
 

@@ -21,10 +21,31 @@ func Table(w io.Writer, r Report) error {
 	bw := bufio.NewWriter(w)
 	fmt.Fprintln(bw, "| scenario | client | success | successes p50 / p90 / p99 / p99.9 ms | all calls p50 / p90 / p99 / p99.9 ms | req/call | peak req/call | early retries | fatal retried | recovery | generator |")
 	fmt.Fprintln(bw, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
-	for _, run := range r.Runs {
+	optima := map[string]*Optimum{}
+	for _, s := range r.Scenarios {
+		optima[s.Name] = s.Optimum
+	}
+	var optimumNotes []string
+	for i, run := range r.Runs {
+		if o := optima[run.Scenario]; o != nil && (i == 0 || r.Runs[i-1].Scenario != run.Scenario) {
+			p50 := "–"
+			if o.P50 > 0 {
+				p50 = ms(o.P50) + " / – / – / –"
+			}
+			fmt.Fprintf(bw, "| %s | *optimum* | %.1f%% | %s | – | %.2f | – | 0 | 0 | – | – |\n", run.Scenario, 100*o.Success, p50, o.PerCall)
+			optimumNotes = append(optimumNotes, fmt.Sprintf("- **%s**: %s.", run.Scenario, o.How))
+		}
 		fmt.Fprintf(bw, "| %s | %s | %.1f%% | %s | %s | %.2f | %.2f | %d | %d | %s | %s |\n",
 			run.Scenario, run.Client, 100*run.SuccessRate, percentiles(run.Success), percentiles(run.All),
 			run.AmpMean, run.AmpPeak, run.Early, run.FatalRetried, recovery(run), generator(run))
+	}
+	if len(optimumNotes) > 0 {
+		fmt.Fprintln(bw)
+		fmt.Fprintln(bw, "The *optimum* rows are what a client that knew the fault in advance could reach (success, requests per call, median latency of successes where given), derived from the scenario's parameters:")
+		fmt.Fprintln(bw)
+		for _, n := range optimumNotes {
+			fmt.Fprintln(bw, n)
+		}
 	}
 	if len(r.Theory) > 0 {
 		fmt.Fprintln(bw)
@@ -59,7 +80,7 @@ func Markdown(w io.Writer, r Report, charts []string) error {
 		r.Environment, r.Wall.Round(time.Second))
 	fmt.Fprintln(bw)
 	fmt.Fprintln(bw, "Latency is measured from each call's intended send time, so a client that delays is charged for it (no coordinated omission). "+
-		"req/call is upstream requests per call; its peak is over 250 ms buckets. Early retries are retries that reached the upstream before the "+
+		"req/call is upstream requests per measured call (the warm-up's and the unmeasured tail's calls left out); its peak is over 250 ms buckets. Early retries are retries that reached the upstream before the "+
 		"Retry-After / retry-after-ms hint of the previous answer expired; fatal retried are retries of a 400/401/402. Recovery is the time from the "+
 		"end of the fault until two consecutive 250 ms buckets are back to 90% of the pre-fault success ratio and at most twice the pre-fault median latency.")
 	fmt.Fprintln(bw)

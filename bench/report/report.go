@@ -38,6 +38,19 @@ type Scenario struct {
 	// FaultStart and FaultEnd bound the fault window; both zero when the
 	// fault is not a window.
 	FaultStart, FaultEnd time.Duration
+	// Optimum is what a client that knew the fault in advance could reach;
+	// nil when not known.
+	Optimum *Optimum
+}
+
+// Optimum is a scenario's reference row: the success rate, upstream
+// requests per call and median latency of successes (zero when not given)
+// a client that knew the fault in advance could reach, and how they are
+// derived.
+type Optimum struct {
+	Success, PerCall float64
+	P50              time.Duration
+	How              string
 }
 
 // Client describes one client.
@@ -72,6 +85,9 @@ type Run struct {
 	Invalid                     string
 	// Failures counts failed calls by kind.
 	Failures map[string]int
+	// TailSent is the number of unmeasured tail calls sent after the
+	// window, while measured calls were still under way.
+	TailSent int
 }
 
 // Theory is one client's row of the flaky scenario's closed form.

@@ -31,8 +31,9 @@ func sample() Report {
 	}
 	return Report{
 		Command: "go -C bench run .", Environment: "test", Seed: 1, Rate: 200, Warmup: 500 * time.Millisecond, Timeout: 5 * time.Second,
-		Scenarios: []Scenario{{Name: "overload", Title: "cut", Measure: 2 * time.Second, FaultStart: 500 * time.Millisecond, FaultEnd: time.Second}},
-		Clients:   []Client{{Name: "bare", Config: "no retry"}, {Name: "rebound", Config: "defaults"}},
+		Scenarios: []Scenario{{Name: "overload", Title: "cut", Measure: 2 * time.Second, FaultStart: 500 * time.Millisecond, FaultEnd: time.Second,
+			Optimum: &Optimum{Success: 0.975, PerCall: 1, P50: 40 * time.Millisecond, How: "a pacer at the capacity"}}},
+		Clients: []Client{{Name: "bare", Config: "no retry"}, {Name: "rebound", Config: "defaults"}},
 		Runs: []Run{
 			{Scenario: "overload", Client: "bare", Calls: 1000, SuccessRate: 0.5, Success: histogram(lat[:500]...), All: histogram(lat...),
 				AmpMean: 1, AmpPeak: 1, AmpSeries: []float64{1, 1, 1, 1, 1, 1, 1, 1}, Bucket: 250 * time.Millisecond,
@@ -53,7 +54,8 @@ func TestTable(t *testing.T) {
 	}
 	out := b.String()
 	for _, want := range []string{
-		"| overload | bare | 50.0% | 250 / 450 / 495 / 500 | 500 / 900 / 990 / 999 | 1.00 | 1.00 | 0 | 0 | 0.25 s | ok, 200/s |",
+		"| overload | *optimum* | 97.5% | 40 / – / – / – | – | 1.00 | – | 0 | 0 | – | – |\n| overload | bare | 50.0% | 250 / 450 / 495 / 500 | 500 / 900 / 990 / 999 | 1.00 | 1.00 | 0 | 0 | 0.25 s | ok, 200/s |",
+		"- **overload**: a pacer at the capacity.",
 		"| overload | rebound | 100.0% | 500 / 900 / 990 / 999 | 500 / 900 / 990 / 999 | 1.25 | 2.50 | 3 | 2 | not recovered | **INVALID**: generator lagging |",
 		"| bare | 1 | 78.0% | 77.1% | 1.00 | 1.00 |",
 		"| overload | bare | HTTP 503 ×300, deadline ×200 |",
@@ -62,6 +64,24 @@ func TestTable(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+func TestTableOptimumOncePerScenario(t *testing.T) {
+	r := sample()
+	r.Scenarios = append(r.Scenarios, Scenario{Name: "storm", Optimum: &Optimum{PerCall: 1, How: "nothing succeeds"}}, Scenario{Name: "slow-tail"})
+	r.Runs = append(r.Runs, Run{Scenario: "storm", Client: "bare", Calls: 10, Success: histogram(), All: histogram(1)},
+		Run{Scenario: "slow-tail", Client: "bare", Calls: 10, SuccessRate: 1, Success: histogram(1), All: histogram(1)})
+	var b bytes.Buffer
+	if err := Table(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if n := strings.Count(out, "| *optimum* |"); n != 2 {
+		t.Errorf("%d optimum rows, want one for each scenario that has one (2):\n%s", n, out)
+	}
+	if !strings.Contains(out, "| storm | *optimum* | 0.0% | – | – | 1.00 |") || !strings.Contains(out, "- **storm**: nothing succeeds.") {
+		t.Errorf("storm's optimum row or note missing:\n%s", out)
 	}
 }
 
@@ -119,5 +139,19 @@ func TestMarkdownAndCharts(t *testing.T) {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q", want)
 		}
+	}
+}
+
+func TestChartsWithoutSuccesses(t *testing.T) {
+	r := sample()
+	r.Scenarios = []Scenario{{Name: "storm", Measure: 2 * time.Second}}
+	r.Runs = []Run{{Scenario: "storm", Client: "bare", Calls: 10, Success: histogram(), All: histogram(1, 2, 3),
+		AmpSeries: []float64{1, 1, 1, 1, 1, 1, 1, 1}, Bucket: 250 * time.Millisecond}}
+	charts, err := Charts(t.TempDir(), r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "success.png,latency-storm.png,amplification-storm.png"; strings.Join(charts, ",") != want {
+		t.Errorf("charts %v, want %s", charts, want)
 	}
 }

@@ -1,8 +1,11 @@
 package sim
 
 import (
+	"encoding/json"
 	"math"
 	"math/rand/v2"
+	"net/http"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -21,6 +24,9 @@ type Request struct {
 	Attempt int
 	// Rand is the request's own generator, seeded with (seed, call, attempt).
 	Rand *rand.Rand
+	// Tokens is the request's Charge; zero unless the scenario meters
+	// tokens.
+	Tokens int
 }
 
 // Outcome is what the upstream does with one request.
@@ -34,6 +40,9 @@ type Outcome struct {
 	// InStream delivers Fault as the first event of a 200 text/event-stream
 	// response instead of as an error status.
 	InStream bool
+	// Header holds headers to send with the answer, whatever it is (the
+	// x-ratelimit-* family).
+	Header http.Header
 }
 
 // Behavior decides the outcome of each request of one run. Implementations
@@ -211,4 +220,120 @@ func (b *streamBehavior) Decide(q Request) Outcome {
 		return Outcome{Latency: fast(q.Rand), Fault: f, InStream: true}
 	}
 	return Outcome{Latency: normal(q.Rand)}
+}
+
+// noisyBehavior refuses each attempt independently with probability p: a
+// 429 with Retry-After: 1 that has nothing to do with the load, as a
+// provider's shared limits or a gateway in front of it produce.
+type noisyBehavior struct{ p float64 }
+
+func (b *noisyBehavior) Decide(q Request) Outcome {
+	if q.Rand.Float64() < b.p {
+		return Outcome{Latency: fast(q.Rand), Fault: inferkitRateLimited, Hint: time.Second}
+	}
+	return Outcome{Latency: normal(q.Rand)}
+}
+
+// stormHint is the storm scenario's retry-after-ms.
+const stormHint = 10 * time.Millisecond
+
+// stormBehavior answers every request with a 503 that asks for a retry in
+// 10 ms: every model of a provider down at once.
+type stormBehavior struct{}
+
+func (stormBehavior) Decide(q Request) Outcome {
+	return Outcome{Latency: fast(q.Rand), Fault: gatewayModelOverloadedHinted, Hint: stormHint}
+}
+
+// defaultMaxTokens is what the upstream charges for the completion of a
+// request that sets no max_tokens.
+const defaultMaxTokens = 256
+
+// Charge returns the tokens a chat-completions request body is charged
+// against a token quota, as OpenAI-style APIs estimate it before running
+// the request: its prompt estimate, ⌈characters/4⌉ for each message's
+// content, plus its max_tokens (defaultMaxTokens, 256, when it sets none).
+// A body that does not parse is charged defaultMaxTokens.
+func Charge(body []byte) int {
+	var req struct {
+		Messages []struct {
+			Content string `json:"content"`
+		} `json:"messages"`
+		MaxTokens int `json:"max_tokens"`
+	}
+	_ = json.Unmarshal(body, &req)
+	n := req.MaxTokens
+	if n <= 0 {
+		n = defaultMaxTokens
+	}
+	for _, m := range req.Messages {
+		n += (len(m.Content) + 3) / 4
+	}
+	return n
+}
+
+// quotaBehavior is a fixed-window quota per model of requests and of
+// tokens (each request charged its Request.Tokens), told on every answer in
+// OpenAI's headers: x-ratelimit-limit-, -remaining- and -reset-requests and
+// -tokens, the resets as Go durations ("1s", "6m0s", "20ms"). Windows are
+// [k·window, (k+1)·window) from the start of the measured window. A request
+// that would exceed either limit gets a 429 (Infe's rate_limit_exceeded)
+// whose hint, sent as Retry-After and retry-after-ms, is the time until the
+// window resets; it is not charged.
+type quotaBehavior struct {
+	window           time.Duration
+	requests, tokens int // limits per window
+	byTokens         bool
+	mu               sync.Mutex
+	state            []quotaState
+}
+
+type quotaState struct {
+	index            int64
+	primed           bool
+	requests, tokens int
+}
+
+func newQuota(models int, window time.Duration, requests, tokens int, byTokens bool) *quotaBehavior {
+	return &quotaBehavior{window: window, requests: requests, tokens: tokens, byTokens: byTokens, state: make([]quotaState, models)}
+}
+
+func (b *quotaBehavior) Decide(q Request) Outcome {
+	idx := floorDiv(q.T, b.window)
+	reset := time.Duration(idx+1)*b.window - q.T
+	b.mu.Lock()
+	s := &b.state[q.Model]
+	if !s.primed || s.index != idx {
+		*s = quotaState{index: idx, primed: true}
+	}
+	overRequests := s.requests+1 > b.requests
+	overTokens := s.tokens+q.Tokens > b.tokens
+	if !overRequests && !overTokens {
+		s.requests++
+		s.tokens += q.Tokens
+	}
+	remRequests, remTokens := b.requests-s.requests, b.tokens-s.tokens
+	b.mu.Unlock()
+
+	h := http.Header{}
+	h.Set("X-Ratelimit-Limit-Requests", strconv.Itoa(b.requests))
+	h.Set("X-Ratelimit-Remaining-Requests", strconv.Itoa(remRequests))
+	h.Set("X-Ratelimit-Reset-Requests", FormatReset(reset))
+	h.Set("X-Ratelimit-Limit-Tokens", strconv.Itoa(b.tokens))
+	h.Set("X-Ratelimit-Remaining-Tokens", strconv.Itoa(remTokens))
+	h.Set("X-Ratelimit-Reset-Tokens", FormatReset(reset))
+	switch {
+	case overRequests:
+		return Outcome{Latency: fast(q.Rand), Fault: infeRequestQuota, Hint: reset, Header: h}
+	case overTokens:
+		return Outcome{Latency: fast(q.Rand), Fault: infeTokenQuota, Hint: reset, Header: h}
+	}
+	return Outcome{Latency: normal(q.Rand), Header: h}
+}
+
+// FormatReset formats a reset delay as OpenAI's x-ratelimit-reset-*
+// headers do, a Go duration, rounded up to the millisecond so that a client
+// that waits it out never arrives before the reset: "1s", "6m0s", "20ms".
+func FormatReset(d time.Duration) string {
+	return ((d + time.Millisecond - 1) / time.Millisecond * time.Millisecond).String()
 }

@@ -16,6 +16,10 @@ const (
 	// RetryAfterMillis means a retry-after-ms header in milliseconds, as
 	// OpenAI-compatible APIs send it.
 	RetryAfterMillis
+	// RetryAfterBoth means both: Retry-After in whole seconds (rounded up)
+	// and the exact retry-after-ms, which is the hint retries are checked
+	// against.
+	RetryAfterBoth
 )
 
 // Fault is one error response as a seed service sends it. Faults are values
@@ -67,6 +71,16 @@ var (
 		body: `{"error":{"code":"provider_unavailable","message":"Service temporarily unavailable","request_id":"%s"}}`}
 	gatewayModelOverloaded = &Fault{Service: Gateway, Code: "model_overloaded", Status: http.StatusServiceUnavailable, Retryable: true,
 		body: `{"error":{"type":"model_error","code":"model_overloaded","message":"Model is currently overloaded and could not handle the request (request %s)."}}`}
+	// infeRequestQuota and infeTokenQuota are the quota and tokens
+	// scenarios' refusals, sent with the x-ratelimit-* headers.
+	infeRequestQuota = &Fault{Service: Infe, Code: "rate_limit_exceeded", Status: http.StatusTooManyRequests, Retryable: true, Hint: RetryAfterBoth,
+		body: `{"error":{"message":"Rate limit reached for requests per minute (request %s). Please try again after the reset.","type":"rate_limit_exceeded","code":"rate_limit_exceeded"}}`}
+	infeTokenQuota = &Fault{Service: Infe, Code: "rate_limit_exceeded", Status: http.StatusTooManyRequests, Retryable: true, Hint: RetryAfterBoth,
+		body: `{"error":{"message":"Rate limit reached for tokens per minute (request %s). Please try again after the reset.","type":"rate_limit_exceeded","code":"rate_limit_exceeded"}}`}
+	// gatewayModelOverloadedHinted is model_overloaded with a
+	// retry-after-ms hint, as the storm scenario sends it.
+	gatewayModelOverloadedHinted = &Fault{Service: Gateway, Code: "model_overloaded", Status: http.StatusServiceUnavailable, Retryable: true, Hint: RetryAfterMillis,
+		body: gatewayModelOverloaded.body}
 	gatewayStreamError = &Fault{Service: Gateway, Code: "stream_error", Status: http.StatusOK, Retryable: true,
 		body: `{"error":{"type":"model_error","code":"stream_error","message":"An error was encountered while streaming a response from the model (request %s)."}}`}
 
@@ -95,8 +109,8 @@ var fatalFaults = []*Fault{gatewayInvalidArgument, infeInvalidRequest, inferkitI
 
 // Catalog returns a copy of every fault the simulator can send.
 func Catalog() []Fault {
-	all := []*Fault{inferkitRateLimited, infeRateLimited, infeServerError, infeBadGateway,
-		inferkitProviderUnavailable, gatewayModelOverloaded, gatewayStreamError,
+	all := []*Fault{inferkitRateLimited, infeRateLimited, infeRequestQuota, infeTokenQuota, infeServerError, infeBadGateway,
+		inferkitProviderUnavailable, gatewayModelOverloaded, gatewayModelOverloadedHinted, gatewayStreamError,
 		gatewayInvalidArgument, infeInvalidRequest, inferkitInvalidAPIKey,
 		inferkitQuotaExceeded, skytellsInsufficientCredits}
 	out := make([]Fault, len(all))

@@ -3,9 +3,12 @@
 // are drawn from the error catalogs of the five seed services (status, body
 // and headers as each service documents them).
 //
-// A Scenario says what the upstream does (independent flaky errors, a token
-// bucket per model, an outage window, overload, a synchronized failure, a slow
-// tail, or streams whose first event is an error); an Upstream serves one run
+// A Scenario says what the upstream does (independent flaky errors or random
+// 429s, a token bucket per model under steady or bursty load, request and
+// token quotas told in x-ratelimit-* headers, an outage window, overload, a
+// synchronized failure, a storm of 503s over many models, a slow tail, or
+// streams whose first event is an error) and what a client that knew the
+// fault in advance could reach (Scenario.Optimum); an Upstream serves one run
 // of a scenario and counts, for every call of the load generator (identified
 // by the CallHeader request header), how many attempts reached it, how many
 // retries arrived before the hint the previous attempt was given had expired,

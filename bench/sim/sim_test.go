@@ -6,6 +6,7 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -38,7 +39,12 @@ func (tu *testUpstream) at(t time.Duration) *testUpstream { tu.clock = epoch.Add
 
 // do sends one attempt of call id to model and returns the recorded answer.
 func (tu *testUpstream) do(model int, id uint64) *httptest.ResponseRecorder {
-	req := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", strings.NewReader(`{"model":"m"}`))
+	return tu.doBody(model, id, `{"model":"m"}`)
+}
+
+// doBody is do with the given request body.
+func (tu *testUpstream) doBody(model int, id uint64, body string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", strings.NewReader(body))
 	req.Header.Set(CallHeader, strconv.FormatUint(id, 10))
 	rec := httptest.NewRecorder()
 	tu.Handler(model).ServeHTTP(rec, req)
@@ -331,7 +337,7 @@ func TestOptions(t *testing.T) {
 			t.Errorf("%s: fault %v is not on the 250 ms grid of the report's buckets", s.Name, s.Fault)
 		}
 	}
-	if o := all[3]; o.Fault.End-o.Fault.Start != 10*time.Second {
+	if o := all[slices.Index(Names(), Overload)]; o.Fault.End-o.Fault.Start != 10*time.Second {
 		t.Errorf("long overload cut is %v, want 10s", o.Fault.End-o.Fault.Start)
 	}
 }

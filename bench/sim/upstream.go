@@ -49,7 +49,7 @@ type Upstream struct {
 
 	mu       sync.Mutex
 	calls    map[uint64]*CallStats
-	arrivals []time.Duration
+	arrivals []Arrival
 
 	servers []*http.Server
 	urls    []string
@@ -120,12 +120,19 @@ func (u *Upstream) Call(id uint64) CallStats {
 	return CallStats{}
 }
 
-// Arrivals returns the arrival time of every request so far, measured from
-// the start of the measured window, in arrival order.
-func (u *Upstream) Arrivals() []time.Duration {
+// Arrival is one request as it reached the upstream.
+type Arrival struct {
+	// T is the arrival time, measured from the start of the measured window.
+	T time.Duration
+	// Call is the request's call id.
+	Call uint64
+}
+
+// Arrivals returns every request so far, in arrival order.
+func (u *Upstream) Arrivals() []Arrival {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	return append([]time.Duration(nil), u.arrivals...)
+	return append([]Arrival(nil), u.arrivals...)
 }
 
 // Handler returns the chat-completions handler of model index model.
@@ -134,6 +141,11 @@ func (u *Upstream) Handler(model int) http.Handler {
 }
 
 func (u *Upstream) serve(w http.ResponseWriter, r *http.Request, model int) {
+	var tokens int
+	if u.scenario.meter {
+		body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		tokens = Charge(body)
+	}
 	_, _ = io.Copy(io.Discard, r.Body)
 	id, _ := strconv.ParseUint(r.Header.Get(CallHeader), 10, 64)
 	now := u.now()
@@ -155,13 +167,13 @@ func (u *Upstream) serve(w http.ResponseWriter, r *http.Request, model int) {
 			c.Early++
 		}
 	}
-	u.arrivals = append(u.arrivals, t)
+	u.arrivals = append(u.arrivals, Arrival{T: t, Call: id})
 	u.mu.Unlock()
 
 	n := u.inflight[model].Add(1)
 	defer u.inflight[model].Add(-1)
 	rnd := u.rng(id, attempt)
-	out := u.behavior.Decide(Request{Model: model, T: t, InFlight: int(n), Attempt: attempt, Rand: rnd})
+	out := u.behavior.Decide(Request{Model: model, T: t, InFlight: int(n), Attempt: attempt, Rand: rnd, Tokens: tokens})
 	if !u.sleep(r.Context(), out.Latency) {
 		return // the client gave up
 	}
@@ -179,6 +191,9 @@ func (u *Upstream) serve(w http.ResponseWriter, r *http.Request, model int) {
 
 	reqID := fmt.Sprintf("req_%016x", rnd.Uint64())
 	h := w.Header()
+	for k, v := range out.Header {
+		h[k] = v
+	}
 	h.Set("X-Request-Id", reqID)
 	switch {
 	case out.Fault == nil && u.scenario.Stream:
@@ -195,6 +210,9 @@ func (u *Upstream) serve(w http.ResponseWriter, r *http.Request, model int) {
 			h.Set("Retry-After", hintValue)
 		case RetryAfterMillis:
 			h.Set("Retry-After-Ms", hintValue)
+		case RetryAfterBoth:
+			h.Set("Retry-After-Ms", hintValue)
+			h.Set("Retry-After", strconv.FormatInt(int64((hint+time.Second-1)/time.Second), 10))
 		}
 		w.WriteHeader(out.Fault.Status)
 		_, _ = w.Write(out.Fault.Body(reqID))
@@ -207,7 +225,8 @@ func (u *Upstream) rng(id uint64, attempt int) *rand.Rand {
 }
 
 // effectiveHint returns the hint as a client reads it from the header it is
-// sent in (whole seconds are rounded up) and the header value.
+// sent in (whole seconds are rounded up; with both headers, the exact
+// retry-after-ms) and the header value.
 func effectiveHint(out Outcome) (time.Duration, string) {
 	if out.Fault == nil || out.InStream || out.Hint <= 0 {
 		return 0, ""
@@ -216,7 +235,7 @@ func effectiveHint(out Outcome) (time.Duration, string) {
 	case RetryAfterSeconds:
 		s := (out.Hint + time.Second - 1) / time.Second
 		return s * time.Second, strconv.FormatInt(int64(s), 10)
-	case RetryAfterMillis:
+	case RetryAfterMillis, RetryAfterBoth:
 		ms := (out.Hint + time.Millisecond - 1) / time.Millisecond
 		return ms * time.Millisecond, strconv.FormatInt(int64(ms), 10)
 	}
