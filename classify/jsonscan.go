@@ -128,12 +128,12 @@ func (s *scanner) number() ([]byte, bool) {
 	case b[i] == '0':
 		i++
 	case '1' <= b[i] && b[i] <= '9':
-		i = digits(b, i+1)
+		i = skipDigits(b, i+1)
 	default:
 		return nil, s.stop(malformed)
 	}
 	if i < len(b) && b[i] == '.' {
-		if i = digits(b, i+1); i < len(b) && b[i-1] == '.' {
+		if i = skipDigits(b, i+1); i < len(b) && b[i-1] == '.' {
 			return nil, s.stop(malformed)
 		}
 	}
@@ -142,7 +142,7 @@ func (s *scanner) number() ([]byte, bool) {
 		if i < len(b) && (b[i] == '+' || b[i] == '-') {
 			i++
 		}
-		j := digits(b, i)
+		j := skipDigits(b, i)
 		if j == i && j < len(b) {
 			return nil, s.stop(malformed)
 		}
@@ -156,7 +156,7 @@ func (s *scanner) number() ([]byte, bool) {
 	return tok, true
 }
 
-func digits(b []byte, i int) int {
+func skipDigits(b []byte, i int) int {
 	for i < len(b) && '0' <= b[i] && b[i] <= '9' {
 		i++
 	}

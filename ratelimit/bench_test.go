@@ -77,4 +77,3 @@ func BenchmarkWait(b *testing.B) {
 		}
 	})
 }
-

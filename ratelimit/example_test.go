@@ -41,7 +41,6 @@ func Example_perModel() {
 	// api.mistral.ai/mistral-large  wait 0s
 }
 
-
 // Wait fails at once when the wait could not end before the deadline.
 func ExampleSet_Wait() {
 	set, err := ratelimit.New(ratelimit.Limits{Default: ratelimit.PerMinute(2)}) // one slot every 30 s

@@ -100,8 +100,6 @@ func TestSteps(t *testing.T) {
 	}
 }
 
-
-
 func rps(r float64) Limit { return Limit{Rate: rate.Limit(r)} }
 
 func TestRuleMatching(t *testing.T) {
@@ -473,5 +471,3 @@ func TestHotPathDoesNotAllocate(t *testing.T) {
 		}
 	}
 }
-
-
