@@ -14,7 +14,7 @@ import (
 	"github.com/hashicorp/go-retryablehttp"
 
 	"github.com/rebound-http/rebound"
-	"github.com/rebound-http/rebound/ratelimit"
+	"github.com/rebound-http/rebound/breaker"
 )
 
 // client is one HTTP client under test. Every client is built over the same
@@ -47,9 +47,9 @@ const (
 	clientFailsafe  = "failsafe"
 	clientRebound   = "rebound"
 
-	// clientReboundNoCoolDown is rebound with ratelimit.Limits{NoCoolDown:
+	// clientReboundFailFast is rebound with breaker.Settings{FailFast:
 	// true}; it runs only when -clients names it.
-	clientReboundNoCoolDown = "rebound-nocooldown"
+	clientReboundFailFast = "rebound-failfast"
 )
 
 // naiveDelay is the naive loop's fixed wait between attempts.
@@ -102,11 +102,11 @@ func clients() []client {
 			},
 		},
 		{
-			name: clientReboundNoCoolDown, optional: true,
-			config: "`rebound.New(base, rebound.WithRateLimits(ratelimit.Limits{NoCoolDown: true}))`: defaults, but a server hint delays only the call that got it", attempts: 4,
+			name: clientReboundFailFast, optional: true,
+			config: "`rebound.New(base, rebound.WithBreaker(breaker.Settings{FailFast: true}))`: defaults, but a call that meets an open breaker fails at once instead of waiting for its verdict", attempts: 4,
 			delays: []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second},
 			new: func(base http.RoundTripper) *http.Client {
-				return &http.Client{Transport: rebound.New(base, rebound.WithRateLimits(ratelimit.Limits{NoCoolDown: true}))}
+				return &http.Client{Transport: rebound.New(base, rebound.WithBreaker(breaker.Settings{FailFast: true}))}
 			},
 		},
 	}

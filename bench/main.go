@@ -52,7 +52,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.SetOutput(stderr)
 	var c config
 	scenarios := fs.String("scenarios", strings.Join(sim.Names(), ","), "comma-separated scenarios to run")
-	clientList := fs.String("clients", strings.Join(defaultClients(), ","), "comma-separated clients to run (also: "+clientReboundNoCoolDown+")")
+	clientList := fs.String("clients", strings.Join(defaultClients(), ","), "comma-separated clients to run (also: "+clientReboundFailFast+")")
 	fs.DurationVar(&c.measure, "duration", 0, "measured window of each scenario (default 2.5s, 40s with -long; overload stretches it to fit its capacity cut and recovery)")
 	fs.Float64Var(&c.rate, "rate", sim.DefaultRate, "offered load in calls per second (Poisson)")
 	fs.Uint64Var(&c.seed, "seed", 1, "seed of every random choice (schedule and upstream faults)")

@@ -34,8 +34,8 @@ func TestParseFlags(t *testing.T) {
 		clients   []string
 	}{
 		{args: nil, scenarios: sim.Names(), clients: []string{clientBare, clientNaive, clientRetryable, clientFailsafe, clientRebound}},
-		{args: []string{"-clients", "rebound-nocooldown,rebound"}, scenarios: sim.Names(),
-			clients: []string{clientRebound, clientReboundNoCoolDown}},
+		{args: []string{"-clients", "rebound-failfast,rebound"}, scenarios: sim.Names(),
+			clients: []string{clientRebound, clientReboundFailFast}},
 		{args: []string{"-scenarios", "streaming, flaky", "-clients", "rebound,bare"},
 			scenarios: []string{sim.Flaky, sim.Streaming}, clients: []string{clientBare, clientRebound}},
 		{args: []string{"-scenarios", "flakey"}, wantErr: `unknown scenario "flakey"`},
@@ -65,7 +65,7 @@ func TestParseFlags(t *testing.T) {
 
 func TestAttemptsWithin(t *testing.T) {
 	want := map[string][2]int{ // attempts within 5 s and within 1 minute
-		clientBare: {1, 1}, clientNaive: {3, 3}, clientRetryable: {3, 5}, clientFailsafe: {3, 4}, clientRebound: {4, 4}, clientReboundNoCoolDown: {4, 4},
+		clientBare: {1, 1}, clientNaive: {3, 3}, clientRetryable: {3, 5}, clientFailsafe: {3, 4}, clientRebound: {4, 4}, clientReboundFailFast: {4, 4},
 	}
 	for _, c := range clients() {
 		got := [2]int{c.attemptsWithin(5 * time.Second), c.attemptsWithin(time.Minute)}
