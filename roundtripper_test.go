@@ -327,35 +327,43 @@ func TestTransportErrorRetriedThenError(t *testing.T) {
 	}
 }
 
+// TestBudgetBoundsAmplification: an upstream that fails everything gets at
+// most Ratio more requests than calls (plus the floor), whether its answers
+// carry a hint or not.
 func TestBudgetBoundsAmplification(t *testing.T) {
-	clock := newFakeClock()
-	u := newUpstream(t, clock, reply{status: 503, body: `{"error":{"code":"model_overloaded"}}`})
-	budget := retry.Budget{Ratio: 0.2, MinRetries: 5, Window: time.Hour} // the sleeps of every call move the one clock
-	tr, _ := newTestTransport(t, clock, false, WithRetry(retry.Policy{Budget: budget}),
-		WithBreaker(breaker.Settings{Disabled: true}))
-	const calls = 200
-	var wg sync.WaitGroup
-	for i := 0; i < calls; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			resp, err := tr.RoundTrip(post(t, u.URL, chatBody))
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-		}()
-	}
-	wg.Wait()
-	limit := int(calls*(1+budget.Ratio)) + budget.MinRetries
-	if n := len(u.Hits()); n > limit || n <= calls {
-		t.Fatalf("upstream saw %d requests for %d calls; want more than %d and at most %d", n, calls, calls, limit)
-	}
-	st := tr.Stats().Budget
-	if st.Calls != calls || st.Denied == 0 {
-		t.Fatalf("budget stats %+v", st)
+	for _, rep := range []reply{
+		{status: 503, body: `{"error":{"code":"model_overloaded"}}`},
+		{status: 503, headers: map[string]string{"Retry-After-Ms": "10"}, body: `{"error":{"code":"model_overloaded"}}`},
+	} {
+		clock := newFakeClock()
+		u := newUpstream(t, clock, rep)
+		budget := retry.Budget{Ratio: 0.2, MinRetries: 5, Window: time.Hour} // the sleeps of every call move the one clock
+		tr, _ := newTestTransport(t, clock, false, WithRetry(retry.Policy{Budget: budget}),
+			WithBreaker(breaker.Settings{Disabled: true}))
+		const calls = 200
+		var wg sync.WaitGroup
+		for i := 0; i < calls; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				resp, err := tr.RoundTrip(post(t, u.URL, chatBody))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}()
+		}
+		wg.Wait()
+		limit := int(calls*(1+budget.Ratio)) + budget.MinRetries
+		if n := len(u.Hits()); n > limit || n <= calls {
+			t.Fatalf("%v: upstream saw %d requests for %d calls; want more than %d and at most %d", rep.headers, n, calls, calls, limit)
+		}
+		st := tr.Stats().Budget
+		if st.Calls != calls || st.Denied == 0 {
+			t.Fatalf("budget stats %+v", st)
+		}
 	}
 }
 

@@ -338,7 +338,7 @@ func (s *Set) breakerWait(g *Gate, now time.Time, r Request, err error) Admissio
 			wait = min(wait, r.Deadline.Sub(now)-waitGuard)
 		}
 	}
-	if wait <= 0 || wait > s.maxWait || !r.Deadline.IsZero() && !now.Add(wait).Before(r.Deadline) {
+	if wait <= 0 || r.Deadline.IsZero() && wait > s.maxWait || !r.Deadline.IsZero() && !now.Add(wait).Before(r.Deadline) {
 		return refuse
 	}
 	return Admission{Verdict: Wait, Delay: wait, Wake: wake, Cause: Breaker}
