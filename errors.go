@@ -20,6 +20,13 @@ var (
 	// ratelimit.ErrWouldExceedDeadline.
 	ErrWouldExceedDeadline = ratelimit.ErrWouldExceedDeadline
 
+	// ErrAttemptTimeout is the error of an attempt that
+	// retry.Policy.AttemptTimeout cut short before it was classified, while
+	// the caller's context was still alive; an *Error wraps it when it was
+	// the last attempt. It is a net.Error whose Timeout method reports
+	// true, never context.Canceled.
+	ErrAttemptTimeout error = attemptTimeout{}
+
 	// ErrInvalidConfig matches the error of every request sent through a
 	// Transport built with invalid options; Transport.Err reports it at once.
 	ErrInvalidConfig = errors.New("rebound: invalid configuration")
@@ -85,3 +92,10 @@ func (e *Error) Error() string {
 
 // Unwrap returns the cause.
 func (e *Error) Unwrap() error { return e.Err }
+
+// attemptTimeout is ErrAttemptTimeout's type: a net.Error that timed out.
+type attemptTimeout struct{}
+
+func (attemptTimeout) Error() string   { return "rebound: attempt timed out" }
+func (attemptTimeout) Timeout() bool   { return true }
+func (attemptTimeout) Temporary() bool { return true }

@@ -1,8 +1,10 @@
 package rebound
 
 import (
+	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -114,6 +116,75 @@ func TestAttemptTimeoutIsRetried(t *testing.T) {
 	defer mu.Unlock()
 	if calls != 2 {
 		t.Fatalf("%d calls, want 2", calls)
+	}
+}
+
+// TestAttemptTimeoutBoundsOnlyTheAttempt: the bound covers an attempt up to
+// its classification; its expiry is ErrAttemptTimeout (a net.Error that
+// timed out), and a successful body the caller reads later is never cut.
+func TestAttemptTimeoutBoundsOnlyTheAttempt(t *testing.T) {
+	const bound = 20 * time.Millisecond
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/hang/v1/chat/completions":
+			select {
+			case <-r.Context().Done():
+			case <-release:
+			}
+		case "/slow-body/v1/chat/completions": // headers at once, the body long after the bound
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(200)
+			w.(http.Flusher).Flush()
+			select {
+			case <-release:
+			case <-r.Context().Done():
+				return
+			}
+			io.WriteString(w, `{"ok":true}`)
+		}
+	}))
+	defer srv.Close()
+	base := &http.Transport{}
+	defer base.CloseIdleConnections()
+	tr := New(base, WithRetry(retry.Policy{MaxAttempts: 1, AttemptTimeout: bound}))
+
+	_, err := tr.RoundTrip(post(t, srv.URL+"/hang", chatBody))
+	var ne net.Error
+	if !errors.Is(err, ErrAttemptTimeout) || !errors.As(err, &ne) || !ne.Timeout() || errors.Is(err, context.Canceled) {
+		t.Fatalf("hanging attempt: err %v; want ErrAttemptTimeout, a net.Error that timed out, not context.Canceled", err)
+	}
+
+	resp, err := tr.RoundTrip(post(t, srv.URL+"/slow-body", chatBody))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	<-time.After(3 * bound) // well past the bound
+	close(release)
+	if b, err := io.ReadAll(resp.Body); err != nil || string(b) != `{"ok":true}` {
+		t.Fatalf("body read after the bound: %q, %v; want it whole", b, err)
+	}
+}
+
+// TestGetBodyFailureKeepsTheHeldAnswer: when no fresh body can be had for a
+// retry, the caller gets the answer already held.
+func TestGetBodyFailureKeepsTheHeldAnswer(t *testing.T) {
+	clock := newFakeClock()
+	u := newUpstream(t, clock, reply{status: 503, body: `{"error":{"code":"model_overloaded"}}`})
+	tr, _ := newTestTransport(t, clock, false)
+	req := post(t, u.URL, chatBody)
+	n := 0
+	get := req.GetBody
+	req.GetBody = func() (io.ReadCloser, error) {
+		if n++; n > 1 { // the first copy finds the key
+			return nil, errors.New("body gone")
+		}
+		return get()
+	}
+	resp, _, err := do(t, tr, req)
+	if err != nil || resp.StatusCode != 503 || len(u.Hits()) != 1 {
+		t.Fatalf("resp %v err %v after %d requests; want the held 503 after 1", resp, err, len(u.Hits()))
 	}
 }
 

@@ -82,6 +82,11 @@ func New(next http.RoundTripper, opts ...Option) *Transport {
 	if t.classifier == nil {
 		t.classifier = classify.Default()
 	}
+	if cat, ok := t.classifier.(*classify.Catalog); ok {
+		if err := cat.Validate(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	t.keyFunc = c.keyFunc
 	if t.keyFunc == nil {
 		t.keys = registry.New(maxInternedKeys, 10*time.Minute, func(k string) string { return k })
@@ -176,7 +181,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	c := call{t: t, req: req, ctx: req.Context(), sched: t.policy.Start()}
 	var err error
 	if c.body, err = prepareBody(req, t.policy.MaxBodyBuffer); err != nil {
-		return nil, &Error{Err: fmt.Errorf("reading request body: %w", err), Reason: ReasonFatal}
+		return nil, c.giveUp(fmt.Errorf("reading request body: %w", err), ReasonFatal)
 	}
 	defer func() { c.body.close(req, c.sent) }()
 	now := t.now() // the only clock read of a call that succeeds at once
@@ -230,9 +235,20 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 				return nil, c.giveUp(err, ReasonCanceled)
 			}
 		}
+		areq, err := c.request(c.sched.Attempts() + 1)
+		if err != nil {
+			// No fresh body for the attempt (GetBody failed): the answer
+			// already held is still the caller's.
+			t.gates.Cancel(&a.Ticket, t.now())
+			if held != nil {
+				c.observeGiveUp(ReasonNotReplayable, nil)
+				return held, nil
+			}
+			return nil, c.giveUp(err, ReasonNotReplayable)
+		}
 		discard(held)
 		held, heldErr = nil, nil
-		r, d, err := c.send(&a.Ticket)
+		r, d, err := c.send(&a.Ticket, areq)
 		if d.Verdict != classify.Retryable {
 			if err != nil {
 				return nil, c.giveUp(err, ReasonFatal)
@@ -316,14 +332,9 @@ func (t *Transport) wait(ctx context.Context, d time.Duration, wake <-chan struc
 // send makes one attempt and classifies its outcome, reporting it to the
 // key's gate through tk. A Retryable decision always comes with a response
 // or an error.
-func (c *call) send(tk *gate.Ticket) (*http.Response, classify.Decision, error) {
+func (c *call) send(tk *gate.Ticket, areq *http.Request) (*http.Response, classify.Decision, error) {
 	t := c.t
 	n := c.sched.Attempted()
-	areq, err := c.request(n)
-	if err != nil {
-		t.gates.Cancel(tk, t.now())
-		return nil, classify.Decision{Verdict: classify.Fatal, Message: err.Error()}, err
-	}
 	var start time.Time
 	if t.obs.OnAttempt != nil {
 		start = t.now()
@@ -332,15 +343,20 @@ func (c *call) send(tk *gate.Ticket) (*http.Response, classify.Decision, error) 
 	resp, err := t.next.RoundTrip(areq)
 	c.sent = true
 	var d classify.Decision
-	if err != nil && actx != nil && c.ctx.Err() == nil && actx.Err() != nil {
-		// Our per-attempt timeout fired, not the caller's context: retryable.
-		d = classify.Decision{Verdict: classify.Retryable, Evidence: classify.ByTransport,
-			Message: "attempt timed out after " + t.policy.AttemptTimeout.String()}
-	} else {
+	if err == nil || actx == nil || actx.Err() == nil {
 		d = t.classifier.Classify(resp, err)
 	}
-	if stopTimer != nil {
-		stopTimer(resp)
+	if stopTimer != nil && stopTimer(resp) && c.ctx.Err() == nil {
+		// Our per-attempt bound ran out, not the caller's context, before
+		// the attempt was classified: whatever arrived is cut off.
+		discard(resp)
+		resp, err = nil, ErrAttemptTimeout
+		d = classify.Decision{Verdict: classify.Retryable, Evidence: classify.ByTransport,
+			Message: "attempt timed out after " + t.policy.AttemptTimeout.String()}
+	} else if err != nil && actx != nil && actx.Err() != nil && c.ctx.Err() == nil {
+		err = ErrAttemptTimeout
+		d = classify.Decision{Verdict: classify.Retryable, Evidence: classify.ByTransport,
+			Message: "attempt timed out after " + t.policy.AttemptTimeout.String()}
 	}
 	if resp != nil && areq != c.req {
 		resp.Request = c.req
@@ -416,8 +432,9 @@ func (c *call) request(n int) (*http.Request, error) {
 
 // attemptContext gives r its own context when the policy bounds attempts.
 // The returned stop function ends the bound once the response has been
-// classified; the response body then lives as long as the caller's context.
-func (c *call) attemptContext(r *http.Request) (context.Context, func(*http.Response)) {
+// classified, and reports whether it had run out; a response classified in
+// time keeps a body that lives as long as the caller's context.
+func (c *call) attemptContext(r *http.Request) (context.Context, func(*http.Response) bool) {
 	d := c.t.policy.AttemptTimeout
 	if d <= 0 {
 		return nil, nil
@@ -425,12 +442,17 @@ func (c *call) attemptContext(r *http.Request) (context.Context, func(*http.Resp
 	ctx, cancel := context.WithCancel(c.ctx)
 	timer := time.AfterFunc(d, cancel)
 	*r = *r.WithContext(ctx)
-	return ctx, func(resp *http.Response) {
-		if !timer.Stop() || resp == nil {
+	return ctx, func(resp *http.Response) bool {
+		if !timer.Stop() {
 			cancel()
-			return
+			return true
+		}
+		if resp == nil {
+			cancel()
+			return false
 		}
 		resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
+		return false
 	}
 }
 

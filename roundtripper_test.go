@@ -379,6 +379,9 @@ func TestInvalidConfiguration(t *testing.T) {
 		{"nil classifier", WithClassifier(nil), "WithClassifier"},
 		{"bad header", WithAttemptHeader("bad header"), "header"},
 		{"bad breaker ratio", WithBreaker(breaker.Settings{FailureRatio: 2}), "FailureRatio"},
+		{"disabled breaker still validated", WithBreaker(breaker.Settings{Disabled: true, OpenTimeout: -1}), "OpenTimeout"},
+		{"bad catalog", WithClassifier(&classify.Catalog{Name: "x", Codes: map[string]classify.Verdict{"": classify.Fatal},
+			Statuses: map[int]classify.Verdict{99: classify.Fatal}}), "Statuses[99]"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tr := New(nil, tc.opt)

@@ -2,6 +2,7 @@ package classify
 
 import (
 	"bytes"
+	"io"
 	"net/http"
 )
 
@@ -10,7 +11,8 @@ import (
 // Anthropic's overloaded_error) instead of an answer: when the event is named
 // "error", or its data is a JSON object with a non-null "error" member, the
 // error's code decides as in a body, and a code c does not know is Fatal.
-// Any other first event leaves d a Success.
+// A stream that ends or breaks before its first event is Retryable. Any
+// other first event leaves d a Success.
 func (c *Catalog) classifyStream(resp *http.Response, d *Decision) {
 	limit := c.maxPeek()
 	if limit == 0 || contentCoding(resp.Header) != "" {
@@ -18,6 +20,16 @@ func (c *Catalog) classifyStream(resp *http.Response, d *Decision) {
 	}
 	b, whole := peek(resp, limit, c.maxPeekTime(), c.timer(), newEventEnd())
 	data, event := firstEvent(b)
+	if pb, ok := resp.Body.(*peekedBody); ok && pb.err != nil && len(data) == 0 && event == "" {
+		// The stream ended, or broke, before its first event: nothing of
+		// an answer reached the caller, so it may be asked again.
+		d.Verdict, d.Evidence = Retryable, ByTransport
+		d.Message = "event stream ended before its first event"
+		if pb.err != io.EOF {
+			d.Message = "event stream broke before its first event: " + Redact(pb.err.Error())
+		}
+		return
+	}
 	named := event == "error"
 	if !named && !bytes.Contains(data, []byte(`"error"`)) {
 		return

@@ -17,6 +17,10 @@ func TestEventStream(t *testing.T) {
 		{name: "normal first event", status: 200, header: sse, body: chunk + "\n\n" + chunk + "\n\ndata: [DONE]\n\n",
 			want: Decision{}},
 		{name: "done at once", status: 200, header: sse, body: "data: [DONE]\n\n", want: Decision{}},
+		{name: "ends before its first event", status: 200, header: sse, body: ": keep-alive\n\n",
+			want: Decision{Verdict: Retryable, Evidence: ByTransport, Message: "event stream ended before its first event"}},
+		{name: "empty stream", status: 200, header: sse, body: "",
+			want: Decision{Verdict: Retryable, Evidence: ByTransport, Message: "event stream ended before its first event"}},
 		{name: "null error member", status: 200, header: sse, body: "data: {\"error\":null,\"id\":\"c1\"}\n\n", want: Decision{}},
 		{name: "error event, nested", status: 200, header: sse,
 			body: "event: error\ndata: {\"error\":{\"code\":\"stream_error\",\"message\":\"reset\"}}\n\n",
@@ -51,7 +55,6 @@ func TestEventStream(t *testing.T) {
 			body: chunk + "\n\nevent: error\ndata: {\"error\":{\"code\":\"bad\"}}\n\n", want: Decision{}},
 		{name: "stream ends without a blank line", status: 200, header: sse,
 			body: "event: error\ndata: {\"error\":{\"code\":\"bad\"}}", want: Decision{Verdict: Fatal, Evidence: ByBody, Code: "bad"}},
-		{name: "empty stream", status: 200, header: sse, body: "", want: Decision{}},
 		{name: "not a stream: 200 JSON body unread", status: 200,
 			body: `{"error":{"code":"bad"}}`, want: Decision{}},
 	})
