@@ -23,6 +23,7 @@ package gate
 import (
 	"math"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -409,12 +410,28 @@ func (s *Set) Report(t *Ticket, d classify.Decision, err error, callerDone bool,
 	o := Outcome(d, err, callerDone)
 	t.breaker.Done(o)
 	g := t.g
-	throttled := d.Status == http.StatusTooManyRequests && d.Verdict == classify.Retryable
-	g.pace.report(t, throttled, end)
+	g.pace.report(t, Throttled(d), end)
 	if t.retry && d.Verdict == classify.Success {
 		s.budget.Refund(t.at)
 	}
 	s.releaseSlot(t, o == breaker.Success)
+}
+
+// Throttled reports whether d is the provider saying it will not take more
+// now: a retryable 429, or a retryable overload answer (503 or 529 with a
+// provider code such as model_overloaded or overloaded_error). Either starts
+// and steers the key's pace.
+func Throttled(d classify.Decision) bool {
+	if d.Verdict != classify.Retryable {
+		return false
+	}
+	switch d.Status {
+	case http.StatusTooManyRequests:
+		return true
+	case http.StatusServiceUnavailable, 529:
+		return d.Evidence == classify.ByBody && strings.Contains(d.Code+d.Type, "overload")
+	}
+	return false
 }
 
 // Outcome says what an attempt means for its key's circuit breaker: server

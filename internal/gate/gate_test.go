@@ -351,3 +351,21 @@ func TestOutcome(t *testing.T) {
 		}
 	}
 }
+
+func TestThrottled(t *testing.T) {
+	for _, c := range []struct {
+		d    classify.Decision
+		want bool
+	}{
+		{throttled, true},
+		{classify.Decision{Verdict: classify.Fatal, Status: 429, Code: "insufficient_quota"}, false},
+		{classify.Decision{Verdict: classify.Retryable, Status: 503, Evidence: classify.ByBody, Code: "model_overloaded"}, true},
+		{classify.Decision{Verdict: classify.Retryable, Status: 529, Evidence: classify.ByBody, Type: "overloaded_error"}, true},
+		{classify.Decision{Verdict: classify.Retryable, Status: 503, Evidence: classify.ByBody, Code: "provider_unavailable"}, false},
+		{failed503, false},
+	} {
+		if got := Throttled(c.d); got != c.want {
+			t.Errorf("Throttled(%+v) = %v, want %v", c.d, got, c.want)
+		}
+	}
+}

@@ -17,14 +17,22 @@ import (
 // last paceSpan, so that it probes above what was delivered all the time.
 //
 // Under a real limit the delivered rate is the limit, and the pace settles
-// a quarter above it: the excess beyond that is refused locally, and a few
-// probes are throttled. Under throttling that does not track the load
-// (random 429s), the delivered rate is the offered one less the throttled
-// share, and a quarter above it the pace does not bind: a cut on every 429
-// alone would collapse the rate.
+// a quarter above it: the excess beyond that is refused locally, and about
+// a fifth of what is sent, the probes, is throttled. Throttling that does not
+// track the load (random 429s) refuses a share of what is sent whatever the
+// rate: when the last bucket's throttled share is below half of what the
+// probe gain causes against a real limit, the throttling is no evidence of
+// one, and the pace doubles per bucket (TCP slow start) instead of following
+// the delivered rate, which the pace itself may have held down. A cut on
+// every 429 alone would collapse the rate.
 const (
-	paceSpan   = 2500 * time.Millisecond // 10 buckets of 250 ms
-	paceGain   = 1.25
+	paceSpan = 2500 * time.Millisecond // 10 buckets of 250 ms
+	paceGain = 1.25
+	// paceNoise is the throttled share below which throttling is not taken
+	// for a limit: half the share (1 − 1/paceGain) that probing at
+	// paceGain above a real limit draws.
+	paceNoise  = (1 - 1/paceGain) / 2
+	paceMax    = 1e9              // requests per second: the pace stops growing here
 	paceIdle   = 10 * time.Second // no throttling for this long ends pacing
 	paceFloor  = 1.0              // requests per second at the least
 	latencyEMA = 0.2              // weight of a new latency sample
@@ -33,6 +41,7 @@ const (
 type pacer struct {
 	active    atomic.Bool
 	delivered rolling.Window
+	throttles rolling.Window
 	throttled atomic.Int64 // Unix nanoseconds of the last throttling answer
 	lat       atomic.Int64 // smoothed latency of delivered answers, ns
 
@@ -41,7 +50,10 @@ type pacer struct {
 	slot int64 // the bucket the limit was last set in
 }
 
-func (p *pacer) init() { p.delivered.Init(paceSpan) }
+func (p *pacer) init() {
+	p.delivered.Init(paceSpan)
+	p.throttles.Init(paceSpan)
+}
 
 // paceReservation is one slot of a key's pace.
 type paceReservation struct {
@@ -86,7 +98,13 @@ func (p *pacer) update(now time.Time) bool {
 	p.slot = slot
 	best := p.delivered.Max(now)
 	r := rate.Limit(math.Max(paceGain*float64(best)/width.Seconds(), paceFloor))
-	burst := max(1, int(float64(r)*width.Seconds()))
+	if p.lim != nil {
+		d, th := p.delivered.Prev(now), p.throttles.Prev(now)
+		if float64(th) < paceNoise*float64(d+th) {
+			r = max(r, min(2*p.lim.Limit(), paceMax))
+		}
+	}
+	burst := max(1, int(min(float64(r)*width.Seconds(), paceMax)))
 	if best == 0 {
 		// Nothing measured yet (the key is new, or was idle): pacing at
 		// the floor would starve it; wait for a bucket of evidence.
@@ -106,6 +124,7 @@ func (p *pacer) update(now time.Time) bool {
 func (p *pacer) report(t *Ticket, throttled bool, end time.Time) {
 	if throttled {
 		p.throttled.Store(t.at.UnixNano())
+		p.throttles.Add(t.at, 1)
 		if !p.active.Load() {
 			p.mu.Lock()
 			p.active.Store(true) // the limit is set from the buckets on the next reserve

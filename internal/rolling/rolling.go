@@ -69,6 +69,21 @@ func (w *Window) Max(now time.Time) int64 {
 	return m
 }
 
+// Prev returns the count of the bucket just before now's, zero if it
+// counted nothing.
+func (w *Window) Prev(now time.Time) int64 {
+	slot := now.UnixNano()/w.width - 1
+	i := slot % Buckets
+	if i < 0 {
+		i += Buckets
+	}
+	b := &w.buckets[i]
+	if b.slot.Load() != slot {
+		return 0
+	}
+	return b.n.Load()
+}
+
 // Reset forgets every count.
 func (w *Window) Reset() {
 	w.rotate.Lock()
