@@ -201,7 +201,7 @@ func testFatalIsTheSDKsError[C any](t *testing.T, sdk SDK[C]) {
 func testOpenBreakerThroughTheSDK[C any](t *testing.T, sdk SDK[C]) {
 	up, client := setup(t, sdk,
 		rebound.WithRetry(retry.Policy{MaxAttempts: 1}),
-		rebound.WithBreaker(breaker.Settings{MinRequests: 2, OpenTimeout: time.Minute}),
+		rebound.WithBreaker(breaker.Settings{MinRequests: 2, OpenTimeout: time.Minute, FailFast: true}),
 	)
 	up.Script(sdk.API.Path, sdk.API.Retryable())
 	ctx := context.Background()
