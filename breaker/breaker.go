@@ -133,6 +133,7 @@ type Set struct {
 	window   time.Duration
 	ratio    float64
 	minimum  uint64
+	run      uint64 // failures in a row that trip a breaker
 	onChange func(key string, from, to State)
 }
 
@@ -158,6 +159,7 @@ func New(s Settings) (*Set, error) {
 		window:   period * time.Duration(s.Buckets),
 		ratio:    s.FailureRatio,
 		minimum:  uint64(s.MinRequests),
+		run:      runToTrip(s.FailureRatio),
 		onChange: s.OnStateChange,
 	}
 	set.reg = registry.New(s.MaxKeys, s.IdleTTL, set.newBreaker)
@@ -194,10 +196,14 @@ func (t Ticket) Done(o Outcome) {
 		// A closed breaker counts its successes itself: gobreaker needs
 		// them only to weigh the failures, which go to it below.
 		t.b.successes.Add(t.at, 1)
+		if t.b.run.Load() != 0 {
+			t.b.run.Store(0)
+		}
 		return
 	case o == Excluded:
 		return
 	default:
+		t.b.run.Add(1)
 		if report, err := t.b.cb.Allow(); err == nil {
 			report(errFailure)
 		}
@@ -292,6 +298,8 @@ type breaker struct {
 	// successes counts the successes reported while closed, which
 	// gobreaker does not see (see Ticket.Done).
 	successes rolling.Window
+	// run counts the failures reported in a row while closed.
+	run atomic.Uint64
 
 	pending    atomic.Bool // len(changes) > 0; read without mu on the hot path
 	mu         sync.Mutex  // guards changes and delivering
@@ -326,14 +334,27 @@ func (s *Set) newBreaker(key string) *breaker {
 const tripZ = 3
 
 // readyToTrip is gobreaker's ReadyToTrip for b: it trips once the window
-// holds MinRequests outcomes and either all of them failed or the failure
-// ratio has reached FailureRatio beyond doubt. c holds the failures (and
-// any half-open successes); the successes of the closed state are b's own.
+// holds MinRequests outcomes and either all of them failed, or the failure
+// ratio has reached FailureRatio beyond doubt, or the last outcomes failed
+// in a run that failures at FailureRatio would hardly make (see runToTrip).
+// c holds the failures (and any half-open successes); the successes of the
+// closed state are b's own.
 func (b *breaker) readyToTrip(c gobreaker.Counts) bool {
 	fails := uint64(c.TotalFailures)
 	n := fails + uint64(c.TotalSuccesses) + uint64(max(b.successes.Sum(time.Now()), 0))
 	s := b.set
-	return n >= s.minimum && (fails == n || wilsonLower(fails, n, tripZ) >= s.ratio)
+	return n >= s.minimum && (fails == n || b.run.Load() >= s.run || wilsonLower(fails, n, tripZ) >= s.ratio)
+}
+
+// runToTrip returns the shortest run of failures in a row that failures
+// coming independently at ratio would make with a chance under one in a
+// million (20 at 0.5, 10 at 0.25): such a run says the upstream has just
+// gone down, however many successes the window still holds from before.
+func runToTrip(ratio float64) uint64 {
+	if ratio >= 1 {
+		return math.MaxUint64
+	}
+	return uint64(math.Ceil(math.Log(1e-6) / math.Log(ratio)))
 }
 
 // wilsonLower returns the lower bound of the Wilson score interval of a

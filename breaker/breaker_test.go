@@ -101,11 +101,11 @@ func TestTripsOnEvidence(t *testing.T) {
 		successes    int
 		wantFailures int // failures after the successes at which it trips
 	}{
-		{0.5, 1, 12},   // 12 of 13: 0.507
-		{0.5, 3, 17},   // 17 of 20: 0.515
-		{0.5, 10, 29},  // 29 of 39: 0.503
-		{0.6, 1, 18},   // 18 of 19: 0.612
-		{0.25, 10, 12}, // 12 of 22: 0.264
+		{0.5, 1, 12}, // 12 of 13: 0.507
+		{0.5, 3, 17}, // 17 of 20: 0.515
+		{0.4, 3, 12}, // 12 of 15: 0.418 (a run of 16 would trip too)
+		{0.6, 1, 18}, // 18 of 19: 0.612
+		{0.3, 2, 7},  // 7 of 9: 0.314
 	} {
 		s := mustNew(t, with(long, func(s *Settings) { s.MinRequests = 1; s.FailureRatio = c.ratio }))
 		var steps []step
@@ -531,5 +531,26 @@ func TestStringers(t *testing.T) {
 		if got := v.String(); got != want {
 			t.Errorf("%#v.String() = %q, want %q", v, got, want)
 		}
+	}
+}
+
+// TestRunOfFailuresTrips: a breaker whose window still holds many successes
+// from before trips on the run of failures that starts an outage.
+func TestRunOfFailuresTrips(t *testing.T) {
+	s := mustNew(t, long)
+	var steps []step
+	for range 100 {
+		steps = append(steps, ok(Success, Closed))
+	}
+	for range 19 {
+		steps = append(steps, ok(Failure, Closed))
+	}
+	steps = append(steps, ok(Success, Closed)) // a success breaks the run
+	for range 19 {
+		steps = append(steps, ok(Failure, Closed))
+	}
+	run(t, s, "k", append(steps, ok(Failure, Open))) // 20 in a row at 0.5
+	if got := runToTrip(0.25); got != 10 {
+		t.Errorf("runToTrip(0.25) = %d, want 10", got)
 	}
 }

@@ -35,9 +35,12 @@ type Settings struct {
 	// FailureRatio is the share of failures among the outcomes reported in
 	// the window at which a breaker trips open, once the evidence leaves no
 	// doubt: a breaker trips at a failure when the window holds at least
-	// MinRequests outcomes and either every one of them failed or the lower
-	// bound of the Wilson score interval of their failure ratio, three
-	// standard errors below it, reaches FailureRatio. At 0.5 that is 10
+	// MinRequests outcomes and either every one of them failed, or the last
+	// ones failed in a row so long that failures at FailureRatio would make
+	// it with a chance under one in a million (20 at 0.5: an upstream that
+	// has just gone down), or the lower bound of the Wilson score interval
+	// of their failure ratio, three standard errors below it, reaches
+	// FailureRatio. At 0.5 that is 10
 	// failures in a row, 17 of 20, or 65 of 100; failures that come
 	// independently at a lower ratio (40% at 0.5, say) almost never trip it
 	// once the window holds more than a few outcomes. It must be in (0, 1];

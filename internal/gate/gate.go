@@ -128,8 +128,9 @@ type Gate struct {
 	changed    chan struct{}
 	openUntil  time.Time // on the Set's clock, while the breaker is open
 	recovering atomic.Bool
-	window     int32 // recovery: how many calls may be in flight
-	inflight   int32 // recovery: how many are
+	window     int32           // recovery: how many calls may be in flight
+	inflight   int32           // recovery: how many are
+	queue      []chan struct{} // recovery: the callers waiting for a slot, first first
 
 	hold atomic.Int64 // Unix nanoseconds until which the key is spent; 0: none
 
@@ -169,6 +170,7 @@ func (s *Set) breakerChanged(key string, from, to breaker.State) {
 			}
 		}
 		g.wakeLocked()
+		g.wakeQueueLocked()
 		g.mu.Unlock()
 	}
 	if s.onChange != nil {
@@ -280,7 +282,7 @@ func (s *Set) Admit(g *Gate, now time.Time, r Request) Admission {
 	}
 	bt, err := s.breakers.Allow(g.key, now)
 	if err != nil {
-		s.releaseSlot(&t, false)
+		s.releaseSlot(&t, breaker.Excluded)
 		return s.breakerWait(g, now, r, err)
 	}
 	t.breaker = bt
@@ -365,11 +367,30 @@ func (s *Set) recoverySlot(g *Gate, now time.Time, r Request, t *Ticket) (Admiss
 			return Admission{Verdict: Refuse, Cause: Recovery, Err: &ratelimit.WaitError{Key: g.key, Wait: s.openTimeout, Left: r.Deadline.Sub(now)}}, false
 		}
 	}
-	return Admission{Verdict: Wait, Delay: wait, Wake: g.changed, Cause: Recovery}, false
+	wake := make(chan struct{})
+	g.queue = append(g.queue, wake)
+	return Admission{Verdict: Wait, Delay: wait, Wake: wake, Cause: Recovery}, false
 }
 
-// releaseSlot gives t's recovery slot back; success widens the window.
-func (s *Set) releaseSlot(t *Ticket, success bool) {
+// wakeQueueLocked wakes the callers waiting for a recovery slot: as many as
+// there are free slots, first come first, or all of them once the recovery
+// is over. A woken caller that has gone meanwhile leaves its slot to the
+// next to ask. g.mu must be held.
+func (g *Gate) wakeQueueLocked() {
+	n := len(g.queue)
+	if g.recovering.Load() {
+		n = min(n, int(max(g.window-g.inflight, 0)))
+	}
+	for _, c := range g.queue[:n] {
+		close(c)
+	}
+	g.queue = append(g.queue[:0], g.queue[n:]...)
+}
+
+// releaseSlot gives t's recovery slot back. As in TCP's slow start, each
+// success widens the window by one (it doubles per round trip) and a
+// failure halves it, down to the probes' number.
+func (s *Set) releaseSlot(t *Ticket, o breaker.Outcome) {
 	if !t.slot {
 		return
 	}
@@ -377,13 +398,16 @@ func (s *Set) releaseSlot(t *Ticket, success bool) {
 	g := t.g
 	g.mu.Lock()
 	g.inflight--
-	if success {
+	switch o {
+	case breaker.Success:
 		g.window++
+	case breaker.Failure:
+		g.window = max(s.probes, g.window/2)
 	}
 	if g.recovering.Load() && g.inflight < g.window/2 {
 		g.recovering.Store(false) // the window no longer binds: recovered
 	}
-	g.wakeLocked()
+	g.wakeQueueLocked()
 	g.mu.Unlock()
 }
 
@@ -400,7 +424,7 @@ func (s *Set) Cancel(t *Ticket, now time.Time) {
 		s.budget.Refund(now)
 		t.retry = false
 	}
-	s.releaseSlot(t, false)
+	s.releaseSlot(t, breaker.Excluded)
 }
 
 // Report takes the outcome of an admitted attempt: d is its classification,
@@ -414,7 +438,7 @@ func (s *Set) Report(t *Ticket, d classify.Decision, err error, callerDone bool,
 	if t.retry && d.Verdict == classify.Success {
 		s.budget.Refund(t.at)
 	}
-	s.releaseSlot(t, o == breaker.Success)
+	s.releaseSlot(t, o)
 }
 
 // Throttled reports whether d is the provider saying it will not take more
