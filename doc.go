@@ -7,11 +7,15 @@
 // error code (package classify): 429, 5xx and "model_overloaded" are retried,
 // 400/401/402/403 and exhausted quotas fail at once. Retries back off
 // exponentially with full jitter and honour the server's Retry-After (package
-// retry), within a retry budget that keeps an outage from multiplying load.
-// A circuit breaker per upstream model (package breaker) fails requests to a
-// model that is down without touching it, while other models carry on, and
-// optional client-side rate limits per model (package ratelimit) keep each
-// model under its limit and share a cool-down after a 429.
+// retry), within a retry budget that charges every retry and refunds the ones
+// that succeed, so that a storm of failures cannot multiply load. Every
+// attempt goes through its key's gate (key = host + model, package key),
+// which decides from evidence whether it is sent now, waits, or is refused:
+// a circuit breaker per model (package breaker) that opens only on evidence
+// and holds calls for its half-open verdict when their deadline leaves room,
+// a pace that follows what the provider accepts from its first 429 on, and
+// optional stated rate limits (package ratelimit). One model being down or
+// rate-limited leaves the others alone.
 //
 // # What the caller gets
 //
@@ -19,10 +23,14 @@
 // last retryable answer once retries are exhausted — with err == nil and
 // every byte of its body, so SDKs on top parse it as they always do. An error
 // only when there is no response to give: a transport failure on the last
-// attempt, an open circuit (ErrCircuitOpen), a rate-limit wait that cannot end
-// before the deadline (ErrWouldExceedDeadline), the caller's context ending,
-// or an invalid configuration (ErrInvalidConfig). Such errors are *Error
-// values carrying the key, the attempts made and the last classification.
+// attempt (ErrAttemptTimeout when retry.Policy.AttemptTimeout cut it short),
+// an open circuit whose verdict would come after the deadline
+// (ErrCircuitOpen), a pace or rate-limit wait that cannot end before the
+// deadline (ErrWouldExceedDeadline), the caller's context ending, or an
+// invalid configuration (ErrInvalidConfig). Such errors are *Error values
+// carrying the key, the attempts made, the last classification and the
+// Reason. When the next attempt cannot go, a call that already holds an
+// answer returns that answer, never an error.
 //
 // # Contract
 //
@@ -33,9 +41,7 @@
 // connection is reused. Waits end at once when the context is done, and no
 // wait starts that would end after the context's deadline.
 //
-// Give requests a deadline. A server's hint on a retryable answer starts a
-// cool-down shared by every request to that key (at most
-// ratelimit.Limits.MaxCoolDown, 60 s by default): a call with a deadline
-// that the cool-down would outlast fails at once with ErrWouldExceedDeadline,
-// but a call without one waits the cool-down out.
+// Give requests a deadline: every wait the gate imposes is checked against
+// it. A call without one is held for an open breaker at most
+// retry.Policy.MaxHint (60 s by default).
 package rebound

@@ -12,11 +12,13 @@ import (
 
 var (
 	// ErrCircuitOpen matches (errors.Is) the error of a request refused
-	// because its key's circuit breaker is open. It is breaker.ErrOpen.
+	// because its key's circuit breaker is open and its half-open verdict
+	// would come after the deadline (or breaker.Settings.FailFast is set). It is breaker.ErrOpen.
 	ErrCircuitOpen = breaker.ErrOpen
 
-	// ErrWouldExceedDeadline matches the error of a request whose rate-limit
-	// or cool-down wait could not end before its context's deadline. It is
+	// ErrWouldExceedDeadline matches the error of a request whose pace,
+	// rate-limit or quota wait could not end, and the request be answered,
+	// before its context's deadline. It is
 	// ratelimit.ErrWouldExceedDeadline.
 	ErrWouldExceedDeadline = ratelimit.ErrWouldExceedDeadline
 

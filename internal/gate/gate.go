@@ -23,7 +23,6 @@ package gate
 import (
 	"math"
 	"net/http"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -131,6 +130,9 @@ type Gate struct {
 	window     int32           // recovery: how many calls may be in flight
 	inflight   int32           // recovery: how many are
 	queue      []chan struct{} // recovery: the callers waiting for a slot, first first
+	ssthresh   int32           // recovery: past it the window grows by one per window of successes
+	acked      int32           // recovery: successes since the window last grew, past ssthresh
+	minLat     time.Duration   // recovery: the fastest answer since it began
 
 	hold atomic.Int64 // Unix nanoseconds until which the key is spent; 0: none
 
@@ -165,7 +167,7 @@ func (s *Set) breakerChanged(key string, from, to breaker.State) {
 			if from == breaker.HalfOpen {
 				// Release the calls held meanwhile gradually: as many as
 				// the probes at first, one more per answer that comes back.
-				g.window, g.inflight = s.probes, 0
+				g.window, g.inflight, g.ssthresh, g.acked, g.minLat = s.probes, 0, 0, 0, 0
 				g.recovering.Store(true)
 			}
 		}
@@ -282,7 +284,7 @@ func (s *Set) Admit(g *Gate, now time.Time, r Request) Admission {
 	}
 	bt, err := s.breakers.Allow(g.key, now)
 	if err != nil {
-		s.releaseSlot(&t, breaker.Excluded)
+		s.releaseSlot(&t, breaker.Excluded, 0)
 		return s.breakerWait(g, now, r, err)
 	}
 	t.breaker = bt
@@ -357,7 +359,7 @@ func (s *Set) recoverySlot(g *Gate, now time.Time, r Request, t *Ticket) (Admiss
 	}
 	if g.inflight < g.window {
 		g.inflight++
-		t.slot = true
+		t.slot, t.measured = true, true
 		return Admission{}, true
 	}
 	wait := s.openTimeout
@@ -387,10 +389,12 @@ func (g *Gate) wakeQueueLocked() {
 	g.queue = append(g.queue[:0], g.queue[n:]...)
 }
 
-// releaseSlot gives t's recovery slot back. As in TCP's slow start, each
-// success widens the window by one (it doubles per round trip) and a
-// failure halves it, down to the probes' number.
-func (s *Set) releaseSlot(t *Ticket, o breaker.Outcome) {
+// releaseSlot gives t's recovery slot back. As in TCP, each success widens
+// the window by one (it doubles per round trip) until the first failure,
+// which halves it, down to the probes' number; from then on it grows by one
+// per window of successes. An answer slower than twice the fastest since
+// the recovery began does not widen it: the upstream is queueing.
+func (s *Set) releaseSlot(t *Ticket, o breaker.Outcome, lat time.Duration) {
 	if !t.slot {
 		return
 	}
@@ -398,16 +402,27 @@ func (s *Set) releaseSlot(t *Ticket, o breaker.Outcome) {
 	g := t.g
 	g.mu.Lock()
 	g.inflight--
+	if lat > 0 && (g.minLat == 0 || lat < g.minLat) {
+		g.minLat = lat
+	}
 	switch o {
 	case breaker.Success:
-		g.window++
+		if lat > 2*g.minLat {
+			break // queueing at the upstream: more in flight only adds delay (TCP Vegas)
+		}
+		if g.ssthresh == 0 || g.window < g.ssthresh {
+			g.window++ // slow start
+		} else if g.acked++; g.acked >= g.window {
+			g.window, g.acked = g.window+1, 0 // congestion avoidance
+		}
 	case breaker.Failure:
 		g.window = max(s.probes, g.window/2)
-	}
-	if g.recovering.Load() && g.inflight < g.window/2 {
-		g.recovering.Store(false) // the window no longer binds: recovered
+		g.ssthresh = g.window
 	}
 	g.wakeQueueLocked()
+	if g.recovering.Load() && len(g.queue) == 0 && g.inflight < g.window/2 {
+		g.recovering.Store(false) // no backlog, and the window no longer binds: recovered
+	}
 	g.mu.Unlock()
 }
 
@@ -424,7 +439,7 @@ func (s *Set) Cancel(t *Ticket, now time.Time) {
 		s.budget.Refund(now)
 		t.retry = false
 	}
-	s.releaseSlot(t, breaker.Excluded)
+	s.releaseSlot(t, breaker.Excluded, 0)
 }
 
 // Report takes the outcome of an admitted attempt: d is its classification,
@@ -438,24 +453,21 @@ func (s *Set) Report(t *Ticket, d classify.Decision, err error, callerDone bool,
 	if t.retry && d.Verdict == classify.Success {
 		s.budget.Refund(t.at)
 	}
-	s.releaseSlot(t, o)
+	var lat time.Duration
+	if !end.IsZero() {
+		lat = end.Sub(t.at) - t.pace.delay - t.limit.Delay()
+	}
+	s.releaseSlot(t, o, lat)
 }
 
-// Throttled reports whether d is the provider saying it will not take more
-// now: a retryable 429, or a retryable overload answer (503 or 529 with a
-// provider code such as model_overloaded or overloaded_error). Either starts
-// and steers the key's pace.
+// Throttled reports whether d is the provider saying the caller is over its
+// limit: a retryable 429. It starts and steers the key's pace. Overload
+// answers (503 model_overloaded, 529) are the breaker's evidence instead:
+// they say the provider is short of capacity for everyone, and pacing on
+// them as well drew the pace down under random overload answers in the
+// bench's flaky scenario.
 func Throttled(d classify.Decision) bool {
-	if d.Verdict != classify.Retryable {
-		return false
-	}
-	switch d.Status {
-	case http.StatusTooManyRequests:
-		return true
-	case http.StatusServiceUnavailable, 529:
-		return d.Evidence == classify.ByBody && strings.Contains(d.Code+d.Type, "overload")
-	}
-	return false
+	return d.Verdict == classify.Retryable && d.Status == http.StatusTooManyRequests
 }
 
 // Outcome says what an attempt means for its key's circuit breaker: server

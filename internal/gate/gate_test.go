@@ -359,8 +359,8 @@ func TestThrottled(t *testing.T) {
 	}{
 		{throttled, true},
 		{classify.Decision{Verdict: classify.Fatal, Status: 429, Code: "insufficient_quota"}, false},
-		{classify.Decision{Verdict: classify.Retryable, Status: 503, Evidence: classify.ByBody, Code: "model_overloaded"}, true},
-		{classify.Decision{Verdict: classify.Retryable, Status: 529, Evidence: classify.ByBody, Type: "overloaded_error"}, true},
+		{classify.Decision{Verdict: classify.Retryable, Status: 503, Evidence: classify.ByBody, Code: "model_overloaded"}, false},
+		{classify.Decision{Verdict: classify.Retryable, Status: 529, Evidence: classify.ByBody, Type: "overloaded_error"}, false},
 		{classify.Decision{Verdict: classify.Retryable, Status: 503, Evidence: classify.ByBody, Code: "provider_unavailable"}, false},
 		{failed503, false},
 	} {
