@@ -305,3 +305,24 @@ func TestRetryWaitsForHalfOpenBreaker(t *testing.T) {
 		t.Fatalf("retried after %v, before the breaker's open timeout", waited)
 	}
 }
+
+// TestBodyReadFailureObservedOnce: a request body that fails mid-read ends
+// the call with one OnGiveUp and an error that says so once.
+func TestBodyReadFailureObservedOnce(t *testing.T) {
+	var giveUps []GiveUpEvent
+	tr := New(roundTripFunc(func(*http.Request) (*http.Response, error) {
+		t.Fatal("a request was sent")
+		return nil, nil
+	}), WithObserver(Observer{OnGiveUp: func(e GiveUpEvent) { giveUps = append(giveUps, e) }}))
+	body := io.MultiReader(strings.NewReader(`{"model":"m",`), errReader{errors.New("disk gone")})
+	req, _ := http.NewRequest("POST", "http://api.example.com/v1/chat/completions", io.NopCloser(body))
+	_, err := tr.RoundTrip(req)
+	var rerr *Error
+	if !errors.As(err, &rerr) || rerr.Reason != ReasonFatal || strings.Count(err.Error(), "rebound:") != 1 ||
+		!strings.Contains(err.Error(), "disk gone") {
+		t.Fatalf("err %v; want one *Error naming the cause once", err)
+	}
+	if len(giveUps) != 1 || giveUps[0].Reason != ReasonFatal || giveUps[0].Err != err {
+		t.Fatalf("give-ups %+v; want one, with the error", giveUps)
+	}
+}
