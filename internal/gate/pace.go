@@ -21,21 +21,26 @@ import (
 // a fifth of what is sent, the probes, is throttled. Throttling that does not
 // track the load (random 429s) refuses a share of what is sent whatever the
 // rate: when the last bucket's throttled share is below half of what the
-// probe gain causes against a real limit, the throttling is no evidence of
-// one, and the pace doubles per bucket (TCP slow start) instead of following
-// the delivered rate, which the pace itself may have held down. A cut on
-// every 429 alone would collapse the rate.
+// probe gain causes against a real limit, or it holds fewer than
+// paceEvidence throttling answers, the throttling is no evidence of one, and
+// the pace doubles per bucket (TCP slow start) instead of following the
+// delivered rate, which the pace itself may have held down. Answers are
+// counted when they arrive. A cut on every 429 alone would collapse the
+// rate.
 const (
 	paceSpan = 2500 * time.Millisecond // 10 buckets of 250 ms
 	paceGain = 1.25
 	// paceNoise is the throttled share below which throttling is not taken
 	// for a limit: half the share (1 − 1/paceGain) that probing at
 	// paceGain above a real limit draws.
-	paceNoise  = (1 - 1/paceGain) / 2
-	paceMax    = 1e9              // requests per second: the pace stops growing here
-	paceIdle   = 10 * time.Second // no throttling for this long ends pacing
-	paceFloor  = 1.0              // requests per second at the least
-	latencyEMA = 0.2              // weight of a new latency sample
+	paceNoise = (1 - 1/paceGain) / 2
+	paceMax   = 1e9 // requests per second: the pace stops growing here
+	// paceEvidence is the fewest throttling answers in a bucket that can
+	// say a limit binds: one or two are noise.
+	paceEvidence = 3
+	paceIdle     = 10 * time.Second // no throttling for this long ends pacing
+	paceFloor    = 1.0              // requests per second at the least
+	latencyEMA   = 0.2              // weight of a new latency sample
 )
 
 type pacer struct {
@@ -100,7 +105,7 @@ func (p *pacer) update(now time.Time) bool {
 	r := rate.Limit(math.Max(paceGain*float64(best)/width.Seconds(), paceFloor))
 	if p.lim != nil {
 		d, th := p.delivered.Prev(now), p.throttles.Prev(now)
-		if float64(th) < paceNoise*float64(d+th) {
+		if th < paceEvidence || float64(th) < paceNoise*float64(d+th) {
 			r = max(r, min(2*p.lim.Limit(), paceMax))
 		}
 	}
@@ -123,8 +128,12 @@ func (p *pacer) update(now time.Time) bool {
 // is when it arrived, for the latency estimate.
 func (p *pacer) report(t *Ticket, throttled bool, end time.Time) {
 	if throttled {
-		p.throttled.Store(t.at.UnixNano())
-		p.throttles.Add(t.at, 1)
+		at := t.at
+		if !end.IsZero() {
+			at = end
+		}
+		p.throttled.Store(at.UnixNano())
+		p.throttles.Add(at, 1)
 		if !p.active.Load() {
 			p.mu.Lock()
 			p.active.Store(true) // the limit is set from the buckets on the next reserve
@@ -132,7 +141,11 @@ func (p *pacer) report(t *Ticket, throttled bool, end time.Time) {
 		}
 		return
 	}
-	p.delivered.Add(t.at, 1)
+	if !end.IsZero() {
+		p.delivered.Add(end, 1) // when the provider delivered it
+	} else {
+		p.delivered.Add(t.at, 1)
+	}
 	if !end.IsZero() {
 		sample := int64(end.Sub(t.at) - t.pace.delay - t.limit.Delay()) // from the send
 		old := p.lat.Load()
