@@ -63,9 +63,8 @@ func WithBreaker(s breaker.Settings) Option {
 	return func(c *config) { c.breaker = s }
 }
 
-// WithRateLimits sets client-side rate limits per key. By default there are
-// none, but a server's hint on a 429 or an overloaded answer still sets a
-// cool-down shared by every request to that key.
+// WithRateLimits sets client-side rate limits per key, applied on top of
+// each key's adaptive pace. By default there are none.
 func WithRateLimits(l ratelimit.Limits) Option {
 	return func(c *config) { c.limits = l }
 }

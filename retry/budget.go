@@ -2,9 +2,10 @@ package retry
 
 import (
 	"math"
-	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/rebound-http/rebound/internal/rolling"
 )
 
 // Defaults applied by Budget.WithDefaults to zero fields.
@@ -15,7 +16,7 @@ const (
 )
 
 // budgetBuckets is how many slices a Budget's window is counted in.
-const budgetBuckets = 10
+const budgetBuckets = rolling.Buckets
 
 // Budget caps retries across all calls of one Transport: over the last Window,
 // the retries that did not succeed may number at most Ratio times the calls
@@ -84,19 +85,12 @@ type BudgetStats struct {
 // Account enforces a Budget. It is safe for concurrent use; Deposit, the
 // per-call cost, takes no lock except once per bucket period.
 type Account struct {
-	ratio   float64
-	floor   int64
-	width   int64 // bucket width in nanoseconds
-	buckets [budgetBuckets]bucket
-	rotate  sync.Mutex
+	ratio         float64
+	floor         int64
+	windowCalls   rolling.Window
+	windowRetries rolling.Window // granted, less refunds
 
 	calls, retries, refunded, denied atomic.Uint64
-}
-
-type bucket struct {
-	slot    atomic.Int64 // which time slot the counts belong to
-	calls   atomic.Int64
-	retries atomic.Int64
 }
 
 // NewAccount returns an Account for b (zero fields take their defaults).
@@ -106,7 +100,10 @@ func NewAccount(b Budget) *Account {
 		return nil
 	}
 	b = b.WithDefaults()
-	return &Account{ratio: b.Ratio, floor: int64(b.MinRetries), width: int64(b.Window) / budgetBuckets}
+	a := &Account{ratio: b.Ratio, floor: int64(b.MinRetries)}
+	a.windowCalls.Init(b.Window)
+	a.windowRetries.Init(b.Window)
+	return a
 }
 
 // Deposit records one call at now.
@@ -115,7 +112,7 @@ func (a *Account) Deposit(now time.Time) {
 		return
 	}
 	a.calls.Add(1)
-	a.current(now).calls.Add(1)
+	a.windowCalls.Add(now, 1)
 }
 
 // Withdraw asks for one retry at now and records it if the budget allows.
@@ -123,13 +120,12 @@ func (a *Account) Withdraw(now time.Time) bool {
 	if a == nil {
 		return true
 	}
-	b := a.current(now)
 	calls, retries := a.sum(now)
 	if float64(retries+1) > a.ratio*float64(calls)+float64(a.floor) {
 		a.denied.Add(1)
 		return false
 	}
-	b.retries.Add(1)
+	a.windowRetries.Add(now, 1)
 	a.retries.Add(1)
 	return true
 }
@@ -140,7 +136,7 @@ func (a *Account) Refund(now time.Time) {
 	if a == nil {
 		return
 	}
-	a.current(now).retries.Add(-1)
+	a.windowRetries.Add(now, -1)
 	a.refunded.Add(1)
 }
 
@@ -157,36 +153,8 @@ func (a *Account) Stats(now time.Time) BudgetStats {
 	}
 }
 
-// current returns the bucket of now's slot, clearing it first if it last
-// counted an older slot.
-func (a *Account) current(now time.Time) *bucket {
-	slot := now.UnixNano() / a.width
-	i := slot % budgetBuckets
-	if i < 0 { // a time before 1970
-		i += budgetBuckets
-	}
-	b := &a.buckets[i]
-	if b.slot.Load() != slot {
-		a.rotate.Lock()
-		if b.slot.Load() != slot {
-			b.calls.Store(0)
-			b.retries.Store(0)
-			b.slot.Store(slot)
-		}
-		a.rotate.Unlock()
-	}
-	return b
-}
-
-// sum adds up the buckets whose slots fall in the window ending at now.
+// sum returns the calls and the retries, less refunds, of the window ending
+// at now.
 func (a *Account) sum(now time.Time) (calls, retries int64) {
-	slot := now.UnixNano() / a.width
-	for i := range a.buckets {
-		b := &a.buckets[i]
-		if s := b.slot.Load(); s > slot-budgetBuckets && s <= slot {
-			calls += b.calls.Load()
-			retries += b.retries.Load()
-		}
-	}
-	return calls, retries
+	return a.windowCalls.Sum(now), a.windowRetries.Sum(now)
 }
