@@ -22,9 +22,10 @@ import (
 // track the load (random 429s) refuses a share of what is sent whatever the
 // rate: when the last bucket's throttled share is below half of what the
 // probe gain causes against a real limit, or it holds fewer than
-// paceEvidence throttling answers, the throttling is no evidence of one, and
-// the pace doubles per bucket (TCP slow start) instead of following the
-// delivered rate, which the pace itself may have held down. Answers are
+// paceEvidence throttling answers, the throttling is no evidence of one:
+// until a bucket has shown such evidence the key is not paced at all, and
+// after it the pace doubles per bucket (TCP slow start) instead of following
+// the delivered rate, which the pace itself may have held down. Answers are
 // counted when they arrive. A cut on every 429 alone would collapse the
 // rate.
 const (
@@ -102,21 +103,28 @@ func (p *pacer) update(now time.Time) bool {
 	}
 	p.slot = slot
 	best := p.delivered.Max(now)
-	r := rate.Limit(math.Max(paceGain*float64(best)/width.Seconds(), paceFloor))
-	if p.lim != nil {
-		d, th := p.delivered.Prev(now), p.throttles.Prev(now)
-		if th < paceEvidence || float64(th) < paceNoise*float64(d+th) {
-			r = max(r, min(2*p.lim.Limit(), paceMax))
+	d, th := p.delivered.Prev(now), p.throttles.Prev(now)
+	evidence := th >= paceEvidence && float64(th) >= paceNoise*float64(d+th)
+	var r rate.Limit
+	switch {
+	case evidence:
+		r = rate.Limit(math.Max(paceGain*float64(best)/width.Seconds(), paceFloor))
+	case p.lim == nil || p.lim.Limit() == rate.Inf:
+		// No bucket has yet shown a limit binding: what was delivered is
+		// the demand, not the provider's capacity; do not pace on it.
+		r = rate.Inf
+	default:
+		r = rate.Limit(math.Max(paceGain*float64(best)/width.Seconds(), 2*float64(p.lim.Limit())))
+		if r >= paceMax {
+			r = rate.Inf
 		}
 	}
-	burst := max(1, int(min(float64(r)*width.Seconds(), paceMax)))
-	if best == 0 {
-		// Nothing measured yet (the key is new, or was idle): pacing at
-		// the floor would starve it; wait for a bucket of evidence.
-		r, burst = rate.Inf, 1
+	burst := 1
+	if r != rate.Inf {
+		burst = max(1, int(float64(r)*width.Seconds()))
 	}
-	if p.lim == nil {
-		p.lim = rate.NewLimiter(r, burst)
+	if p.lim == nil || p.lim.Limit() == rate.Inf {
+		p.lim = rate.NewLimiter(r, burst) // a new bucket starts full
 		return true
 	}
 	p.lim.SetLimitAt(now, r)
