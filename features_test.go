@@ -132,6 +132,14 @@ func TestAttemptTimeoutBoundsOnlyTheAttempt(t *testing.T) {
 			case <-r.Context().Done():
 			case <-release:
 			}
+		case "/slow-stream/v1/chat/completions": // a 200 stream whose first event comes after the bound
+			w.Header().Set("Content-Type", "text/event-stream")
+			w.WriteHeader(200)
+			w.(http.Flusher).Flush()
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
 		case "/slow-body/v1/chat/completions": // headers at once, the body long after the bound
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(200)
@@ -153,6 +161,12 @@ func TestAttemptTimeoutBoundsOnlyTheAttempt(t *testing.T) {
 	var ne net.Error
 	if !errors.Is(err, ErrAttemptTimeout) || !errors.As(err, &ne) || !ne.Timeout() || errors.Is(err, context.Canceled) {
 		t.Fatalf("hanging attempt: err %v; want ErrAttemptTimeout, a net.Error that timed out, not context.Canceled", err)
+	}
+
+	// A stream that has not classified by the bound is cut off as a
+	// timeout: the caller never gets a dead body.
+	if resp, err := tr.RoundTrip(post(t, srv.URL+"/slow-stream", chatBody)); !errors.Is(err, ErrAttemptTimeout) {
+		t.Fatalf("stream slower to its first event than the bound: resp %v, err %v; want ErrAttemptTimeout", resp, err)
 	}
 
 	resp, err := tr.RoundTrip(post(t, srv.URL+"/slow-body", chatBody))
