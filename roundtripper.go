@@ -363,8 +363,14 @@ func (c *call) send(tk *gate.Ticket, areq *http.Request) (*http.Response, classi
 	}
 	c.last = d
 	var end time.Time
-	if tk.Timed() || t.obs.OnAttempt != nil {
+	if tk.Timed() || t.obs.OnAttempt != nil || d.Status == http.StatusTooManyRequests {
 		end = t.now()
+	}
+	if d.Status == http.StatusTooManyRequests && resp != nil {
+		// A 429 that says the key's quota is spent until a reset holds
+		// every caller of the key until then: the one case where holding
+		// them all is right. Read only on a 429, off the success path.
+		tk.Spent(classify.ParseQuota(resp.Header, time.Time{}), end)
 	}
 	t.gates.Report(tk, d, err, c.ctx.Err() != nil, end)
 	if h := t.obs.OnAttempt; h != nil {

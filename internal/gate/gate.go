@@ -487,6 +487,19 @@ func Outcome(d classify.Decision, err error, callerDone bool) breaker.Outcome {
 	return breaker.Success
 }
 
+// Spent holds the ticket's key until the reset of any window of q that
+// says nothing is left, measured from now.
+func (t *Ticket) Spent(q classify.Quota, now time.Time) {
+	if t.g == nil {
+		return
+	}
+	for _, w := range [...]classify.Window{q.Requests, q.Tokens} {
+		if w.Known && w.Remaining <= 0 && w.Reset > 0 {
+			t.g.HoldUntil(now.Add(w.Reset))
+		}
+	}
+}
+
 // HoldUntil holds g's key until until (the quota is spent until a reset):
 // a later time extends the hold, an earlier one leaves it.
 func (g *Gate) HoldUntil(until time.Time) {

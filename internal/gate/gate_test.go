@@ -369,3 +369,19 @@ func TestThrottled(t *testing.T) {
 		}
 	}
 }
+
+func TestSpentQuotaHoldsTheKey(t *testing.T) {
+	c := newClock()
+	s := newSet(t, c, Config{})
+	g := s.Get("h/m", c.now)
+	a := s.Admit(g, c.now, Request{Attempt: 1})
+	a.Ticket.Spent(classify.Quota{Requests: classify.Window{Known: true, Remaining: 5, Reset: time.Minute}}, c.now)
+	if h := g.hold.Load(); h != 0 {
+		t.Fatal("a window with requests left held the key")
+	}
+	a.Ticket.Spent(classify.Quota{Tokens: classify.Window{Known: true, Remaining: 0, Reset: 1500 * time.Millisecond}}, c.now)
+	s.Report(&a.Ticket, throttled, nil, false, c.now)
+	if a := s.Admit(g, c.now, Request{Attempt: 1, Deadline: c.In(5 * time.Second)}); a.Verdict != Wait || a.Cause != Hold || a.Delay != 1500*time.Millisecond {
+		t.Fatalf("after a spent window: %+v, want Wait 1.5s (hold)", a)
+	}
+}
