@@ -401,8 +401,6 @@ func (c *call) next(d classify.Decision, now, deadline time.Time) (time.Duration
 		return 0, ReasonAttempts
 	case retry.StopHintTooLong:
 		return 0, ReasonHintTooLong
-	case retry.StopBudget:
-		return 0, ReasonBudget
 	}
 	return 0, ReasonDeadline
 }

@@ -146,7 +146,7 @@ func New(s Settings) (*Set, error) {
 	if s.Disabled {
 		return &Set{}, nil
 	}
-	s = s.withDefaults()
+	s = s.WithDefaults()
 	period := s.bucketPeriod()
 	set := &Set{
 		gs: gobreaker.Settings{

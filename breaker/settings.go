@@ -99,9 +99,9 @@ type Settings struct {
 	OnStateChange func(key string, from, to State)
 }
 
-// withDefaults returns s with every zero field replaced by its default.
+// WithDefaults returns s with every zero field replaced by its default.
 // It is the one place where defaults are applied.
-func (s Settings) withDefaults() Settings {
+func (s Settings) WithDefaults() Settings {
 	if s.FailureRatio == 0 {
 		s.FailureRatio = defaultFailureRatio
 	}
@@ -155,7 +155,7 @@ func (s Settings) Validate() error {
 	case s.IdleTTL < 0:
 		return fmt.Errorf("breaker: IdleTTL %v is negative", s.IdleTTL)
 	}
-	d := s.withDefaults()
+	d := s.WithDefaults()
 	if d.Buckets > maxBuckets {
 		return fmt.Errorf("breaker: Buckets %d is more than %d", d.Buckets, maxBuckets)
 	}

@@ -61,7 +61,7 @@ func TestValidate(t *testing.T) {
 }
 
 func TestDefaults(t *testing.T) {
-	got := Settings{}.withDefaults()
+	got := Settings{}.WithDefaults()
 	want := Settings{FailureRatio: 0.5, MinRequests: 10, Window: 10 * time.Second, Buckets: 10,
 		OpenTimeout: 1 * time.Second, HalfOpenProbes: 3, MaxKeys: 1024, IdleTTL: 10 * time.Minute}
 	if fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", want) {
@@ -69,8 +69,8 @@ func TestDefaults(t *testing.T) {
 	}
 	set := Settings{FailureRatio: 0.2, MinRequests: 1, Window: time.Second, Buckets: 2,
 		OpenTimeout: time.Millisecond, HalfOpenProbes: 9, MaxKeys: 3, IdleTTL: time.Hour}
-	if fmt.Sprintf("%+v", set.withDefaults()) != fmt.Sprintf("%+v", set) {
-		t.Fatalf("withDefaults changed fields that were set: %+v", set.withDefaults())
+	if fmt.Sprintf("%+v", set.WithDefaults()) != fmt.Sprintf("%+v", set) {
+		t.Fatalf("withDefaults changed fields that were set: %+v", set.WithDefaults())
 	}
 }
 

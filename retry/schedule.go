@@ -20,8 +20,6 @@ const (
 	StopHintTooLong
 	// StopDeadline means the wait would end after the caller's deadline.
 	StopDeadline
-	// StopBudget means the retry budget is spent (see Account).
-	StopBudget
 )
 
 // String returns a short lower-case reason, such as "attempts exhausted".
@@ -35,8 +33,6 @@ func (s Stop) String() string {
 		return "server hint longer than MaxHint"
 	case StopDeadline:
 		return "wait would end after the deadline"
-	case StopBudget:
-		return "retry budget exhausted"
 	}
 	return "unknown"
 }

@@ -85,24 +85,13 @@ func New(c Config) (*Set, error) {
 	if s.breakers, err = breaker.New(bs); err != nil {
 		return nil, err
 	}
-	s.openTimeout, s.probes = breakerTimes(c.Breaker)
+	d := c.Breaker.WithDefaults()
+	s.openTimeout, s.probes = d.OpenTimeout, int32(min(d.HalfOpenProbes, math.MaxInt32))
 	if s.limits, err = ratelimit.New(c.Limits); err != nil {
 		return nil, err
 	}
 	s.gates = registry.New(maxGates, gateIdle, newGate)
 	return s, nil
-}
-
-// breakerTimes returns the open timeout and probes of s with its defaults.
-func breakerTimes(s breaker.Settings) (time.Duration, int32) {
-	timeout, probes := s.OpenTimeout, int32(min(s.HalfOpenProbes, math.MaxInt32))
-	if timeout == 0 {
-		timeout = time.Second
-	}
-	if probes == 0 {
-		probes = 3
-	}
-	return timeout, probes
 }
 
 // Get returns the gate of key, creating it if needed.
@@ -144,9 +133,6 @@ func newGate(key string) *Gate {
 	g.pace.init()
 	return g
 }
-
-// Key returns the gate's key.
-func (g *Gate) Key() string { return g.key }
 
 // wake lets every waiting call ask again. g.mu must be held.
 func (g *Gate) wakeLocked() {
