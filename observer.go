@@ -31,6 +31,8 @@ type Observer struct {
 
 // AttemptEvent describes one attempt.
 type AttemptEvent struct {
+	// Context is the call's context: its deadline, values and trace span.
+	Context  context.Context
 	Key      string
 	Attempt  int               // 1 for the first
 	Decision classify.Decision // what the answer meant
@@ -39,6 +41,8 @@ type AttemptEvent struct {
 
 // RetryEvent describes a retry about to be waited for.
 type RetryEvent struct {
+	// Context is the call's context: its deadline, values and trace span.
+	Context  context.Context
 	Key      string
 	Attempt  int               // the attempt that failed
 	Wait     time.Duration     // how long the call waits before the next attempt
@@ -48,6 +52,8 @@ type RetryEvent struct {
 
 // WaitEvent describes a wait before an attempt.
 type WaitEvent struct {
+	// Context is the call's context: its deadline, values and trace span.
+	Context context.Context
 	Key     string
 	Attempt int           // the attempt waited for, 1 for the first
 	Wait    time.Duration // how long at most
@@ -56,6 +62,8 @@ type WaitEvent struct {
 
 // GiveUpEvent describes a call that ends without success.
 type GiveUpEvent struct {
+	// Context is the call's context: its deadline, values and trace span.
+	Context  context.Context
 	Key      string
 	Attempts int
 	Reason   Reason            // why no further attempt was made
@@ -70,7 +78,8 @@ type BreakerEvent struct {
 }
 
 // SlogObserver returns an Observer that logs retries and give-ups at Info and
-// breaker changes at Warn to l, and attempts and waits at Debug. Messages carry the key,
+// breaker changes at Warn to l, and attempts and waits at Debug, with the
+// call's context (its trace span, for handlers that read it). Messages carry the key,
 // status, provider code and request id, never a credential.
 func SlogObserver(l *slog.Logger) Observer {
 	ctx := context.Background()
@@ -86,19 +95,19 @@ func SlogObserver(l *slog.Logger) Observer {
 	}
 	return Observer{
 		OnAttempt: func(e AttemptEvent) {
-			if l.Enabled(ctx, slog.LevelDebug) {
-				l.LogAttrs(ctx, slog.LevelDebug, "rebound attempt", slog.String("key", e.Key),
+			if l.Enabled(e.Context, slog.LevelDebug) {
+				l.LogAttrs(e.Context, slog.LevelDebug, "rebound attempt", slog.String("key", e.Key),
 					slog.Int("attempt", e.Attempt), slog.Duration("duration", e.Duration), decision(e.Decision))
 			}
 		},
 		OnRetry: func(e RetryEvent) {
-			l.LogAttrs(ctx, slog.LevelInfo, "rebound retry", slog.String("key", e.Key),
+			l.LogAttrs(e.Context, slog.LevelInfo, "rebound retry", slog.String("key", e.Key),
 				slog.Int("attempt", e.Attempt), slog.Duration("wait", e.Wait), slog.Bool("from_hint", e.FromHint),
 				decision(e.Decision))
 		},
 		OnWait: func(e WaitEvent) {
-			if l.Enabled(ctx, slog.LevelDebug) {
-				l.LogAttrs(ctx, slog.LevelDebug, "rebound wait", slog.String("key", e.Key),
+			if l.Enabled(e.Context, slog.LevelDebug) {
+				l.LogAttrs(e.Context, slog.LevelDebug, "rebound wait", slog.String("key", e.Key),
 					slog.Int("attempt", e.Attempt), slog.Duration("wait", e.Wait), slog.String("cause", e.Cause.String()))
 			}
 		},
@@ -108,7 +117,7 @@ func SlogObserver(l *slog.Logger) Observer {
 			if e.Err != nil {
 				attrs = append(attrs, slog.String("error", classify.Redact(e.Err.Error())))
 			}
-			l.LogAttrs(ctx, slog.LevelInfo, "rebound give up", attrs...)
+			l.LogAttrs(e.Context, slog.LevelInfo, "rebound give up", attrs...)
 		},
 		OnBreakerChange: func(e BreakerEvent) {
 			l.LogAttrs(ctx, slog.LevelWarn, "rebound breaker", slog.String("key", e.Key),

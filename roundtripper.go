@@ -129,6 +129,21 @@ type Stats struct {
 	Budget retry.BudgetStats
 	// Breakers is how many per-key circuit breakers are held.
 	Breakers int
+	// Keys is the state of each key's gate, in no particular order.
+	Keys []KeyState
+}
+
+// KeyState is the state of one key's gate.
+type KeyState struct {
+	Key     string
+	Breaker breaker.State
+	// Rate is the pace the key is sent at, in requests per second, learnt
+	// from its throttling answers or its rate-limit headers; zero when the
+	// key is not paced.
+	Rate float64
+	// HoldUntil is when the key's spent quota resets; zero when it is not
+	// held.
+	HoldUntil time.Time
 }
 
 // Stats returns the Transport's counters as of now.
@@ -136,7 +151,12 @@ func (t *Transport) Stats() Stats {
 	if t.gates == nil {
 		return Stats{}
 	}
-	return Stats{Budget: t.gates.Budget(t.now()), Breakers: t.gates.Breakers()}
+	now := t.now()
+	st := Stats{Budget: t.gates.Budget(now), Breakers: t.gates.Breakers()}
+	for _, k := range t.gates.Keys(now) {
+		st.Keys = append(st.Keys, KeyState(k))
+	}
+	return st
 }
 
 // key returns the key of req. The default key is built in a stack buffer and
@@ -266,7 +286,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		fromHint = d.RetryAfter > 0
 		if h := t.obs.OnRetry; h != nil {
-			h(RetryEvent{Key: c.key, Attempt: c.sched.Attempts(), Wait: wait, FromHint: fromHint, Decision: d})
+			h(RetryEvent{Context: c.ctx, Key: c.key, Attempt: c.sched.Attempts(), Wait: wait, FromHint: fromHint, Decision: d})
 		}
 		held, heldErr = keep(r), err
 		notBefore = now.Add(wait)
@@ -374,7 +394,7 @@ func (c *call) send(tk *gate.Ticket, areq *http.Request) (*http.Response, classi
 	}
 	t.gates.Report(tk, d, err, c.ctx.Err() != nil, end)
 	if h := t.obs.OnAttempt; h != nil {
-		h(AttemptEvent{Key: c.key, Attempt: n, Decision: d, Duration: end.Sub(start)})
+		h(AttemptEvent{Context: c.ctx, Key: c.key, Attempt: n, Decision: d, Duration: end.Sub(start)})
 	}
 	if d.Verdict == classify.Retryable && resp == nil && err == nil {
 		d.Verdict = classify.Fatal // a classifier bug; nothing to retry with
@@ -469,13 +489,13 @@ func (c *call) giveUp(err error, reason Reason) error {
 
 func (c *call) observeGiveUp(reason Reason, err error) {
 	if h := c.t.obs.OnGiveUp; h != nil {
-		h(GiveUpEvent{Key: c.key, Attempts: c.sched.Attempts(), Reason: reason, Decision: c.last, Err: err})
+		h(GiveUpEvent{Context: c.ctx, Key: c.key, Attempts: c.sched.Attempts(), Reason: reason, Decision: c.last, Err: err})
 	}
 }
 
 func (c *call) observeWait(d time.Duration, cause WaitCause) {
 	if h := c.t.obs.OnWait; h != nil {
-		h(WaitEvent{Key: c.key, Attempt: c.sched.Attempts() + 1, Wait: d, Cause: cause})
+		h(WaitEvent{Context: c.ctx, Key: c.key, Attempt: c.sched.Attempts() + 1, Wait: d, Cause: cause})
 	}
 }
 

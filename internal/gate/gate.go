@@ -103,6 +103,36 @@ func (s *Set) Breakers() int { return s.breakers.Len() }
 // Budget returns the retry budget's counters as of now.
 func (s *Set) Budget(now time.Time) retry.BudgetStats { return s.budget.Stats(now) }
 
+// KeyState is one key's gate as of a moment.
+type KeyState struct {
+	Key     string
+	Breaker breaker.State
+	// Rate is the key's pace in requests per second; zero when it is not
+	// paced.
+	Rate float64
+	// HoldUntil is when the key's spent quota resets; zero for none.
+	HoldUntil time.Time
+}
+
+// Keys returns the state of every key the Set holds, as of now.
+func (s *Set) Keys(now time.Time) []KeyState {
+	var gs []*Gate
+	s.gates.Range(func(_ string, g *Gate) bool {
+		gs = append(gs, g)
+		return true
+	})
+	out := make([]KeyState, 0, len(gs))
+	for _, g := range gs {
+		st := KeyState{Key: g.key, Breaker: s.breakers.State(g.key)}
+		st.Rate, _ = g.Rate()
+		if h := g.hold.Load(); h > now.UnixNano() {
+			st.HoldUntil = time.Unix(0, h)
+		}
+		out = append(out, st)
+	}
+	return out
+}
+
 // Deposit records one call at now in the retry budget.
 func (s *Set) Deposit(now time.Time) { s.budget.Deposit(now) }
 
