@@ -287,6 +287,13 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 				discard(held)
 				return nil, c.giveUp(err, ReasonCanceled)
 			}
+			if now = t.now(); g.Held(now) {
+				// The key's quota was found spent while this call waited
+				// for its slot: ask again, to wait for the reset.
+				t.gates.Cancel(&a.Ticket, now)
+				continue
+			}
+			a.Ticket.Sending()
 		}
 		areq, err := c.request(c.sched.Attempts() + 1)
 		if err != nil {

@@ -102,7 +102,7 @@ func runOne(ctx context.Context, s sim.Scenario, c client, seed uint64, timeout 
 	}
 	// Amplification counts the measured calls' requests only: not the
 	// warm-up's late retries, not the tail's.
-	var attempts int
+	var attempts, throttled int
 	for _, call := range calls {
 		if !measured[call.ID] {
 			continue
@@ -111,9 +111,13 @@ func runOne(ctx context.Context, s sim.Scenario, c client, seed uint64, timeout 
 		attempts += st.Attempts
 		run.Early += st.Early
 		run.FatalRetried += st.FatalRetried
+		throttled += st.Throttled
 	}
 	if sum.Calls > 0 {
 		run.AmpMean = float64(attempts) / float64(sum.Calls)
+	}
+	if attempts > 0 {
+		run.Throttled = float64(throttled) / float64(attempts)
 	}
 	var arrivals []time.Duration
 	for _, a := range up.Arrivals() {

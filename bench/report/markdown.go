@@ -19,8 +19,8 @@ var Percentiles = []float64{50, 90, 99, 99.9}
 // markdown; it is what the bench prints on stdout.
 func Table(w io.Writer, r Report) error {
 	bw := bufio.NewWriter(w)
-	fmt.Fprintln(bw, "| scenario | client | success | successes p50 / p90 / p99 / p99.9 ms | all calls p50 / p90 / p99 / p99.9 ms | req/call | peak req/call | early retries | fatal retried | recovery | generator |")
-	fmt.Fprintln(bw, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+	fmt.Fprintln(bw, "| scenario | client | success | successes p50 / p90 / p99 / p99.9 ms | all calls p50 / p90 / p99 / p99.9 ms | req/call | peak req/call | 429s | early retries | fatal retried | recovery | generator |")
+	fmt.Fprintln(bw, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
 	optima := map[string]*Optimum{}
 	for _, s := range r.Scenarios {
 		optima[s.Name] = s.Optimum
@@ -32,12 +32,12 @@ func Table(w io.Writer, r Report) error {
 			if o.P50 > 0 {
 				p50 = ms(o.P50) + " / – / – / –"
 			}
-			fmt.Fprintf(bw, "| %s | *optimum* | %.1f%% | %s | – | %.2f | – | 0 | 0 | – | – |\n", run.Scenario, 100*o.Success, p50, o.PerCall)
+			fmt.Fprintf(bw, "| %s | *optimum* | %.1f%% | %s | – | %.2f | – | – | 0 | 0 | – | – |\n", run.Scenario, 100*o.Success, p50, o.PerCall)
 			optimumNotes = append(optimumNotes, fmt.Sprintf("- **%s**: %s.", run.Scenario, o.How))
 		}
-		fmt.Fprintf(bw, "| %s | %s | %.1f%% | %s | %s | %.2f | %.2f | %d | %d | %s | %s |\n",
+		fmt.Fprintf(bw, "| %s | %s | %.1f%% | %s | %s | %.2f | %.2f | %.1f%% | %d | %d | %s | %s |\n",
 			run.Scenario, run.Client, 100*run.SuccessRate, percentiles(run.Success), percentiles(run.All),
-			run.AmpMean, run.AmpPeak, run.Early, run.FatalRetried, recovery(run), generator(run))
+			run.AmpMean, run.AmpPeak, 100*run.Throttled, run.Early, run.FatalRetried, recovery(run), generator(run))
 	}
 	if len(optimumNotes) > 0 {
 		fmt.Fprintln(bw)
@@ -80,7 +80,7 @@ func Markdown(w io.Writer, r Report, charts []string) error {
 		r.Environment, r.Wall.Round(time.Second))
 	fmt.Fprintln(bw)
 	fmt.Fprintln(bw, "Latency is measured from each call's intended send time, so a client that delays is charged for it (no coordinated omission). "+
-		"req/call is upstream requests per measured call (the warm-up's and the unmeasured tail's calls left out); its peak is over 250 ms buckets. Early retries are retries that reached the upstream before the "+
+		"req/call is upstream requests per measured call (the warm-up's and the unmeasured tail's calls left out); its peak is over 250 ms buckets. 429s is the share of those requests the upstream answered 429. Early retries are retries that reached the upstream before the "+
 		"Retry-After / retry-after-ms hint of the previous answer expired; fatal retried are retries of a 400/401/402. Recovery is the time from the "+
 		"end of the fault until two consecutive 250 ms buckets are back to 90% of the pre-fault success ratio and at most twice the pre-fault median latency.")
 	fmt.Fprintln(bw)

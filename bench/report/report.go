@@ -72,6 +72,8 @@ type Run struct {
 	AmpMean, AmpPeak float64
 	AmpSeries        []float64
 	Bucket           time.Duration
+	// Throttled is the share of the upstream requests answered 429.
+	Throttled float64
 	// Early counts retries sent before the server's hint expired;
 	// FatalRetried retries of an answer documented as not retryable.
 	Early, FatalRetried int

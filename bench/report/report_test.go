@@ -41,7 +41,7 @@ func sample() Report {
 				Failures: map[string]int{"HTTP 503": 300, "deadline": 200}},
 			{Scenario: "overload", Client: "rebound", Calls: 1000, SuccessRate: 1, Success: histogram(lat...), All: histogram(lat...),
 				AmpMean: 1.25, AmpPeak: 2.5, AmpSeries: []float64{1, 1, 2.5, 2, 1, 1, 1, 1}, Bucket: 250 * time.Millisecond,
-				Early: 3, FatalRetried: 2, HasFault: true, Invalid: "generator lagging"},
+				Throttled: 0.012, Early: 3, FatalRetried: 2, HasFault: true, Invalid: "generator lagging"},
 		},
 		Theory: []Theory{{Client: "bare", Attempts: 1, Success: 0.78, PerCall: 1, MeasuredSuccess: 0.771, MeasuredPerCall: 1}},
 	}
@@ -54,9 +54,9 @@ func TestTable(t *testing.T) {
 	}
 	out := b.String()
 	for _, want := range []string{
-		"| overload | *optimum* | 97.5% | 40 / – / – / – | – | 1.00 | – | 0 | 0 | – | – |\n| overload | bare | 50.0% | 250 / 450 / 495 / 500 | 500 / 900 / 990 / 999 | 1.00 | 1.00 | 0 | 0 | 0.25 s | ok, 200/s |",
+		"| overload | *optimum* | 97.5% | 40 / – / – / – | – | 1.00 | – | – | 0 | 0 | – | – |\n| overload | bare | 50.0% | 250 / 450 / 495 / 500 | 500 / 900 / 990 / 999 | 1.00 | 1.00 | 0.0% | 0 | 0 | 0.25 s | ok, 200/s |",
 		"- **overload**: a pacer at the capacity.",
-		"| overload | rebound | 100.0% | 500 / 900 / 990 / 999 | 500 / 900 / 990 / 999 | 1.25 | 2.50 | 3 | 2 | not recovered | **INVALID**: generator lagging |",
+		"| overload | rebound | 100.0% | 500 / 900 / 990 / 999 | 500 / 900 / 990 / 999 | 1.25 | 2.50 | 1.2% | 3 | 2 | not recovered | **INVALID**: generator lagging |",
 		"| bare | 1 | 78.0% | 77.1% | 1.00 | 1.00 |",
 		"| overload | bare | HTTP 503 ×300, deadline ×200 |",
 		"| overload | rebound | – |",

@@ -30,6 +30,8 @@ type CallStats struct {
 	// FatalRetried counts retries that followed an answer the service
 	// documents as not retryable.
 	FatalRetried int
+	// Throttled counts the call's requests answered 429.
+	Throttled int
 
 	lastFatal bool
 	hintUntil time.Time
@@ -183,6 +185,9 @@ func (u *Upstream) serve(w http.ResponseWriter, r *http.Request, model int) {
 	hint, hintValue := effectiveHint(out)
 	u.mu.Lock()
 	c.lastFatal = out.Fault != nil && !out.Fault.Retryable
+	if out.Fault != nil && !out.InStream && out.Fault.Status == http.StatusTooManyRequests {
+		c.Throttled++
+	}
 	c.hintUntil = time.Time{}
 	if hint > 0 {
 		c.hintUntil = u.now().Add(hint)

@@ -347,7 +347,18 @@ func (s *Set) Admit(g *Gate, now time.Time, r Request) Admission {
 			}
 		}
 		t.quota = q.reserve(now, r.Cost)
-		if d := t.quota.delay; d > delay {
+		if reset := t.quota.reset; reset > 0 {
+			// The slot lies past the window's reset: wait for the reset
+			// and ask again, with what the new window tells.
+			s.Cancel(&t, now)
+			if hasDeadline && !now.Add(reset).Before(r.Deadline) {
+				return Admission{Verdict: Refuse, Cause: Pace, Err: &ratelimit.WaitError{Key: g.key, Wait: reset, Left: r.Deadline.Sub(now)}}
+			}
+			return Admission{Verdict: Wait, Delay: reset, Cause: Pace}
+		}
+		// Less than quotaSlack early is not worth a timer: the provider's
+		// window has that much room.
+		if d := t.quota.delay; d >= quotaSlack && d > delay {
 			delay, cause = d, Pace
 		}
 	}
@@ -543,6 +554,10 @@ func Outcome(d classify.Decision, err error, callerDone bool) breaker.Outcome {
 // QuotaDue reports whether the answer to t should have its rate-limit
 // headers read (see Gate.QuotaDue), as of the attempt's admission.
 func (t *Ticket) QuotaDue() bool { return t.g != nil && t.g.QuotaDue(t.at) }
+
+// Held reports whether g's key is held at now: its quota is spent until a
+// reset still to come.
+func (g *Gate) Held(now time.Time) bool { return g.hold.Load() > now.UnixNano() }
 
 // HoldUntil holds g's key until until (the quota is spent until a reset):
 // a later time extends the hold, an earlier one leaves it.

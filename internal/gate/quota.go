@@ -22,12 +22,15 @@ import (
 // paced to it. Against a fixed window this spends the window exactly by its
 // reset. Against a bucket that refills (OpenAI's reset is the time until it
 // is whole again) it settles with the bucket half full, sending at its
-// refill rate. When a response says nothing is left, the key holds until
-// the reset. Headers are read on every response, success included, but
+// refill rate. When a response says nothing is left, or no more than is in
+// flight, the key holds until the reset. Headers are read on every response, success included, but
 // only once per quotaSample while the quota is far from spent, so the cost
 // is paid about once per quotaSample per key under load.
 const (
 	quotaSample = 10 * time.Millisecond
+	// quotaSlack is the shortest wait the told quota imposes: a call due
+	// sooner goes at once.
+	quotaSlack = time.Millisecond
 	// quotaFar is the share of a window's limit left, beyond what is in
 	// flight, above which the headers need not be read on every response.
 	quotaFar = 0.2
@@ -46,7 +49,8 @@ type lane struct {
 	lim      *rate.Limiter // nil: not paced
 	until    int64         // Unix ns when the reported window resets; the pace lapses then
 	limit    int64         // the window's capacity, when stated
-	limitTTL int64         // Unix ns until which limit holds
+	limitTTL int64         // Unix ns until which limit and span hold
+	span     time.Duration // the longest reset told: the window's length
 	window   classify.Window
 }
 
@@ -70,9 +74,14 @@ type quota struct {
 // quotaReservation is what an admission holds of a key's told quota.
 type quotaReservation struct {
 	req, tok *rate.Reservation
+	want     int64 // the request's estimated cost
 	cost     int64 // tokens counted in flight
 	counted  bool  // the request is counted in flight
 	delay    time.Duration
+	// reset, when not zero, says the slot would come only after the told
+	// window resets, that long from now: rather than queue behind a
+	// window that is nearly spent, wait for the reset and ask again.
+	reset time.Duration
 }
 
 // QuotaDue reports whether a response of g's key arriving at now should
@@ -90,35 +99,97 @@ func (s *Set) CostWanted(g *Gate) bool {
 }
 
 // reserve takes a slot, and cost tokens, of the told quota at now, and
-// counts them in flight. q.tracked must be set.
+// counts them in flight when they may go at once; a slot that comes later
+// is counted only when it is sent (see Ticket.Sending): until then the
+// limiter counts it, and counting it in flight as well would count it
+// twice. q.tracked must be set.
 func (q *quota) reserve(now time.Time, cost int64) quotaReservation {
-	var r quotaReservation
+	r := quotaReservation{want: cost}
+	if q.paced.Load() {
+		q.reserveSlots(now, cost, &r)
+	}
+	if r.delay < quotaSlack {
+		q.sending(&r)
+	}
+	return r
+}
+
+// sending counts r's request and tokens in flight.
+func (q *quota) sending(r *quotaReservation) {
+	if r.counted {
+		return
+	}
 	r.counted = true
 	q.req.inflight.Add(1)
-	if cost > 0 && q.tokTracked.Load() {
-		r.cost = cost
-		q.tok.inflight.Add(cost)
+	if r.want > 0 && q.tokTracked.Load() {
+		r.cost = r.want
+		q.tok.inflight.Add(r.cost)
 	}
-	if !q.paced.Load() {
-		return r
+}
+
+// Sending tells the gate that an attempt admitted with a delay is now being
+// sent.
+func (t *Ticket) Sending() {
+	if t.g != nil && t.g.quota.tracked.Load() {
+		t.g.quota.sending(&t.quota)
 	}
+}
+
+func (q *quota) reserveSlots(now time.Time, cost int64, r *quotaReservation) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	n := now.UnixNano()
-	if l := &q.req; l.lim != nil && n < l.until {
+	q.req.renew(now)
+	q.tok.renew(now)
+	// What the limiter grants at once is taken with AllowN, which does not
+	// allocate; only a wait needs a Reservation. (A slot taken at once is
+	// not given back if the attempt is then not sent.)
+	if l := &q.req; l.lim != nil && n < l.until && !l.lim.AllowN(now, 1) {
 		r.req = l.lim.ReserveN(now, 1)
 		r.delay = r.req.DelayFrom(now)
+		if left := time.Duration(l.until - n); r.delay > left {
+			r.reset = left
+		}
 	}
 	if l := &q.tok; l.lim != nil && n < l.until && cost > 0 {
-		if b := int64(l.lim.Burst()); cost > b {
-			l.lim.SetBurstAt(now, int(min(cost, math.MaxInt32)))
+		c := int(min(cost, math.MaxInt32))
+		if c > l.lim.Burst() {
+			l.lim.SetBurstAt(now, c)
 		}
-		r.tok = l.lim.ReserveN(now, int(min(cost, math.MaxInt32)))
-		if d := r.tok.DelayFrom(now); d > r.delay {
-			r.delay = d
+		if !l.lim.AllowN(now, c) {
+			r.tok = l.lim.ReserveN(now, c)
+			if d := r.tok.DelayFrom(now); d > r.delay {
+				r.delay = d
+			}
+			if left := time.Duration(l.until - n); r.tok.DelayFrom(now) > left {
+				r.reset = max(r.reset, left)
+			}
 		}
 	}
-	return r
+}
+
+// renew starts l's next window once the told one has reset, before any
+// answer from the new one has told it: the window is whole again, its
+// capacity spread over its length, so that the calls that waited for the
+// reset do not all go at once. q.mu must be held.
+func (l *lane) renew(now time.Time) {
+	n := now.UnixNano()
+	if l.until == 0 || n < l.until || n >= l.limitTTL || l.limit <= 0 || l.span <= 0 {
+		return
+	}
+	l.lim = rate.NewLimiter(spread(l.limit, l.span), burstOf(l.limit))
+	l.until = now.Add(l.span).UnixNano()
+}
+
+// spread is the rate that, with burstOf(avail) at once, sends avail in
+// exactly d.
+func spread(avail int64, d time.Duration) rate.Limit {
+	return rate.Limit(math.Max(float64(avail)-float64(burstOf(avail)), 0.5) / d.Seconds())
+}
+
+// burstOf is the share of avail that may go at once.
+func burstOf(avail int64) int {
+	return int(min(math.Max(quotaBurst*float64(avail), 1), math.MaxInt32))
 }
 
 // done takes r's request and tokens out of flight; cancel also gives its
@@ -177,7 +248,13 @@ func (t *Ticket) Observe(qt classify.Quota, at time.Time) {
 		l, w := x.l, x.w
 		n := at.UnixNano()
 		if w.Limit > 0 {
+			if n >= l.limitTTL {
+				l.span = 0
+			}
 			l.limit, l.limitTTL = w.Limit, at.Add(learntTTL).UnixNano()
+		}
+		if w.Known && w.Reset > l.span {
+			l.span = w.Reset
 		}
 		if !w.Known {
 			if l.lim != nil && n < l.until {
@@ -186,23 +263,25 @@ func (t *Ticket) Observe(qt classify.Quota, at time.Time) {
 			continue
 		}
 		l.window = w
-		if w.Remaining <= 0 {
+		avail := w.Remaining - max(x.inflight, 0)
+		if avail <= 0 {
+			// Spent, or about to be by what is in flight: hold the key
+			// until the reset.
+			l.lim, far = nil, false
 			if w.Reset > 0 {
 				g.HoldUntil(at.Add(w.Reset))
+				l.until, paced = at.Add(w.Reset).UnixNano(), true // renewed at the reset
 			}
-			l.lim, far = nil, false
 			continue
 		}
 		if w.Reset <= 0 {
 			l.lim = nil // nothing to spread over
 			continue
 		}
-		avail := w.Remaining - max(x.inflight, 0)
 		if limit := l.limit; limit > 0 && float64(avail) < quotaFar*float64(limit) || avail < 4*max(x.inflight, 1) {
 			far = false
 		}
-		r := rate.Limit(math.Max(float64(avail), 1) / w.Reset.Seconds())
-		burst := int(min(math.Max(quotaBurst*float64(avail), 1), math.MaxInt32))
+		r, burst := spread(avail, w.Reset), burstOf(avail)
 		if l.lim == nil || n >= l.until {
 			l.lim = rate.NewLimiter(r, burst)
 		} else {

@@ -84,31 +84,38 @@ func TestRemainingIsSpreadOverTheReset(t *testing.T) {
 	s := newSet(t, c, Config{})
 	g := s.Get("h/m", c.now)
 	// 51 left of 100 with a second to go, one of them spent by this call:
-	// 50 over 1 s, a tenth of them at once.
+	// 50 over 1 s, a tenth of them at once and the rest spread.
 	observe(t, s, g, c.now, classify.Quota{Requests: told(50, 100, time.Second)})
-	var delays []time.Duration
-	for range 7 {
-		a := s.Admit(g, c.now, Request{Attempt: 1, Deadline: c.In(5 * time.Second)})
-		if a.Verdict != Send {
-			t.Fatalf("Admit = %+v, want Send", a)
-		}
-		delays = append(delays, a.Delay)
-	}
+	delays := admitAll(t, s, g, c.now, 7)
 	for i, d := range delays[:5] {
 		if d != 0 {
 			t.Fatalf("call %d delayed %v within the burst; delays %v", i, d, delays)
 		}
 	}
-	if delays[5] != 20*time.Millisecond || delays[6] != 40*time.Millisecond {
-		t.Fatalf("delays past the burst %v, want 20ms apart (50 per second)", delays)
+	if want := time.Second / 45; delays[5] != want || delays[6] != 2*want {
+		t.Fatalf("delays past the burst %v, want %v apart (45 more over the second)", delays, want)
 	}
-	// Past the reset the told window is over: nothing is paced.
+	// Past the reset the window is whole again: its 100 spread over its
+	// length, 10 at once.
 	c.Advance(time.Second)
-	for range 20 {
-		if a := s.Admit(g, c.now, Request{Attempt: 1}); a.Delay != 0 {
-			t.Fatalf("past the reset: %+v, want no delay", a)
-		}
+	delays = admitAll(t, s, g, c.now, 12)
+	if want := time.Second / 90; delays[9] != 0 || delays[10] != want || delays[11] != 2*want {
+		t.Fatalf("in the renewed window: delays %v, want 10 at once, then %v apart", delays, want)
 	}
+}
+
+// admitAll admits n calls at now and returns their delays.
+func admitAll(t *testing.T, s *Set, g *Gate, now time.Time, n int) []time.Duration {
+	t.Helper()
+	var delays []time.Duration
+	for range n {
+		a := s.Admit(g, now, Request{Attempt: 1, Deadline: now.Add(5 * time.Second)})
+		if a.Verdict != Send {
+			t.Fatalf("Admit = %+v, want Send", a)
+		}
+		delays = append(delays, a.Delay)
+	}
+	return delays
 }
 
 func TestInFlightCountsAgainstWhatIsLeft(t *testing.T) {
@@ -117,14 +124,14 @@ func TestInFlightCountsAgainstWhatIsLeft(t *testing.T) {
 	g := s.Get("h/m", c.now)
 	observe(t, s, g, c.now, classify.Quota{Requests: told(90, 100, time.Second)})
 	// Ten calls in flight; then an answer says 10 are left: they are the
-	// ten in flight, so the next goes only as the window allows one.
+	// ten in flight, so the window is as good as spent.
 	var inflight []Admission
 	for range 10 {
 		inflight = append(inflight, s.Admit(g, c.now, Request{Attempt: 1}))
 	}
 	inflight[0].Ticket.Observe(classify.Quota{Requests: told(10, 100, time.Second)}, c.now)
-	if r, ok := paceOf(g, &g.quota.req); !ok || r > 1.01 {
-		t.Fatalf("pace with all that is left in flight = %v (%v), want at most one per reset", r, ok)
+	if a := s.Admit(g, c.now, Request{Attempt: 1, Deadline: c.In(5 * time.Second)}); a.Verdict != Wait || a.Delay != time.Second {
+		t.Fatalf("with all that is left in flight: %+v, want a wait until the reset", a)
 	}
 	for i := range inflight {
 		s.Report(&inflight[i].Ticket, ok200, nil, false, c.now)
@@ -179,15 +186,21 @@ func TestTokensAreCostedAndBounded(t *testing.T) {
 	if !s.CostWanted(g) {
 		t.Fatal("cost not wanted once a token quota was told")
 	}
-	// 20000 tokens over 1 s, 2000 at once: a 2000-token call goes, the
-	// next waits 100 ms for its 2000.
+	// 20000 tokens over 1 s, 2000 at once and 18000 spread: a 2000-token
+	// call goes, the next waits 1/9 s for its 2000.
 	a := s.Admit(g, c.now, Request{Attempt: 1, Cost: 2000, Deadline: c.In(5 * time.Second)})
 	b := s.Admit(g, c.now, Request{Attempt: 1, Cost: 2000, Deadline: c.In(5 * time.Second)})
-	if a.Verdict != Send || a.Delay != 0 || b.Verdict != Send || b.Delay != 100*time.Millisecond || b.Cause != Pace {
-		t.Fatalf("two 2000-token calls: %+v / %+v, want at once, then 100ms", a, b)
+	if a.Verdict != Send || a.Delay != 0 || b.Verdict != Send || b.Delay != time.Second/9 || b.Cause != Pace {
+		t.Fatalf("two 2000-token calls: %+v / %+v, want at once, then 1/9 s", a, b)
 	}
+	// The one sent is in flight; the one waiting for its slot only once
+	// it is sent.
+	if n := g.quota.tok.inflight.Load(); n != 2000 {
+		t.Fatalf("tokens in flight %d, want 2000", n)
+	}
+	b.Ticket.Sending()
 	if n := g.quota.tok.inflight.Load(); n != 4000 {
-		t.Fatalf("tokens in flight %d, want 4000", n)
+		t.Fatalf("tokens in flight %d after the second is sent, want 4000", n)
 	}
 	s.Cancel(&b.Ticket, c.now)
 	s.Report(&a.Ticket, ok200, nil, false, c.now)
