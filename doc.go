@@ -13,9 +13,11 @@
 // which decides from evidence whether it is sent now, waits, or is refused:
 // a circuit breaker per model (package breaker) that opens only on evidence
 // and holds calls for its half-open verdict when their deadline leaves room,
-// a pace that follows what the provider accepts from its first 429 on, and
-// optional stated rate limits (package ratelimit). One model being down or
-// rate-limited leaves the others alone.
+// the quota the provider tells in its rate-limit headers on every response
+// (requests and tokens, spread over the time to their reset, held when
+// spent), a pace that follows what the provider accepts from its first 429
+// on, and optional stated request and token limits (package ratelimit). One
+// model being down or rate-limited leaves the others alone.
 //
 // # What the caller gets
 //
@@ -26,8 +28,11 @@
 // attempt (ErrAttemptTimeout when retry.Policy.AttemptTimeout cut it short),
 // an open circuit whose verdict would come after the deadline
 // (ErrCircuitOpen), a pace or rate-limit wait that cannot end before the
-// deadline (ErrWouldExceedDeadline), the caller's context ending, or an
-// invalid configuration (ErrInvalidConfig). Such errors are *Error values
+// deadline (ErrWouldExceedDeadline), a quota spent until after the deadline
+// or until a reset further off than MaxHint (ErrQuotaSpent, saying when it
+// resets), a request estimated at more tokens than its key's whole token
+// limit (ErrCostTooLarge), the caller's context ending, or an invalid
+// configuration (ErrInvalidConfig). Such errors are *Error values
 // carrying the key, the attempts made, the last classification and the
 // Reason. When the next attempt cannot go, a call that already holds an
 // answer returns that answer, never an error.

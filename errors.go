@@ -22,6 +22,19 @@ var (
 	// ratelimit.ErrWouldExceedDeadline.
 	ErrWouldExceedDeadline = ratelimit.ErrWouldExceedDeadline
 
+	// ErrQuotaSpent matches the error of a request refused because its
+	// key's quota, as the provider's headers told it, is spent until a
+	// reset after the deadline, or further off than retry.Policy.MaxHint
+	// (a per-day quota is never waited for). Its *ratelimit.QuotaError says
+	// when the quota resets. It is ratelimit.ErrQuotaSpent.
+	ErrQuotaSpent = ratelimit.ErrQuotaSpent
+
+	// ErrCostTooLarge matches the error of a request whose estimated token
+	// cost is larger than its key's whole token limit, configured or told
+	// by the provider: no wait could let it through, and it is not sent.
+	// It is ratelimit.ErrCostTooLarge.
+	ErrCostTooLarge = ratelimit.ErrCostTooLarge
+
 	// ErrAttemptTimeout is the error of an attempt that
 	// retry.Policy.AttemptTimeout cut short before it was classified, while
 	// the caller's context was still alive; an *Error wraps it when it was
@@ -36,7 +49,7 @@ var (
 
 // Error is the error RoundTrip returns when it has no response to give. It
 // wraps the cause (a transport error, a *breaker.OpenError, a
-// *ratelimit.WaitError, the context's error), so errors.Is and errors.As see
+// *ratelimit.WaitError, QuotaError or CostError, the context's error), so errors.Is and errors.As see
 // through it. Its text never contains a credential.
 type Error struct {
 	// Key is the upstream key of the request (see KeyFunc).

@@ -175,8 +175,8 @@ func (g *Gate) Rate() (float64, bool) {
 	p := &g.pace
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if !p.active.Load() || p.lim == nil {
-		return 0, false
+	if !p.active.Load() || p.lim == nil || p.lim.Limit() == rate.Inf {
+		return 0, false // not paced, or paced without a bound yet
 	}
 	return float64(p.lim.Limit()), true
 }

@@ -65,6 +65,10 @@ type quota struct {
 	next atomic.Int64
 	// paced is set while either lane's limiter applies.
 	paced atomic.Bool
+	// capacity is the token window's capacity learnt from the headers,
+	// until capacityTTL (Unix ns): read without the lock on every
+	// admission of a costed request.
+	capacity, capacityTTL atomic.Int64
 
 	mu       sync.Mutex
 	at       time.Time // when the last quota was read
@@ -292,6 +296,10 @@ func (t *Ticket) Observe(qt classify.Quota, at time.Time) {
 		paced = true
 	}
 	q.paced.Store(paced)
+	if q.tok.limit > 0 {
+		q.capacity.Store(q.tok.limit)
+		q.capacityTTL.Store(q.tok.limitTTL)
+	}
 	next := at.UnixNano()
 	if far {
 		next = at.Add(quotaSample).UnixNano()
@@ -299,12 +307,10 @@ func (t *Ticket) Observe(qt classify.Quota, at time.Time) {
 	q.next.Store(next)
 }
 
-// tokenCapacity returns the token capacity learnt for g's key at now, or 0.
+// tokenCapacity returns the token capacity learnt for the key at now, or 0.
 func (q *quota) tokenCapacity(now time.Time) int64 {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if now.UnixNano() < q.tok.limitTTL {
-		return q.tok.limit
+	if now.UnixNano() < q.capacityTTL.Load() {
+		return q.capacity.Load()
 	}
 	return 0
 }
