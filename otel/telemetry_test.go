@@ -147,9 +147,9 @@ func TestOtelhttpOutside(t *testing.T) {
 		{"rebound.attempt", "rebound.retry", "rebound.wait", "rebound.attempt"}, // m-hint
 		{"rebound.attempt", "rebound.retry", "rebound.wait", "rebound.attempt", "rebound.retry", "rebound.wait",
 			"rebound.attempt", "rebound.give_up"}, // m-down: attempts exhausted
-		{"rebound.give_up"},                    // m-down: circuit open
-		{"rebound.attempt"},                    // m-paced
-		{"rebound.wait", "rebound.attempt"},    // m-paced: rate limited
+		{"rebound.give_up"},                 // m-down: circuit open
+		{"rebound.attempt"},                 // m-paced
+		{"rebound.wait", "rebound.attempt"}, // m-paced: rate limited
 	}
 	for i, s := range spans {
 		if got := strings.Join(eventNames(s), " "); got != strings.Join(want[i], " ") {
@@ -243,7 +243,7 @@ func TestGauges(t *testing.T) {
 			{Key: "api.openai.com/gpt-4o", Breaker: breaker.HalfOpen, Rate: 2.5},
 			{Key: "api.anthropic.com", Breaker: breaker.Closed, HoldUntil: now.Add(1500 * time.Millisecond)},
 			{Key: "api.mistral.ai/m", HoldUntil: now.Add(-time.Second)}, // a hold that has ended
-			{Key: "api.mistral.ai/n", Rate: math.MaxFloat64},             // rate.Inf: not limited
+			{Key: "api.mistral.ai/n", Rate: math.MaxFloat64},            // rate.Inf: not limited
 		},
 	}
 	reg, err := tel.meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
