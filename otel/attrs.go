@@ -116,6 +116,10 @@ func (k *keyAttrs) set(id setID) *set {
 	if s, ok := (*k.sets.Load())[id]; ok {
 		return s
 	}
+	return k.add(id)
+}
+
+func (k *keyAttrs) add(id setID) *set {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	old := *k.sets.Load()
@@ -195,6 +199,10 @@ func (ks *keys) get(key string) *keyAttrs {
 	if len(m) >= ks.max { // it never shrinks: no need to lock
 		return ks.other
 	}
+	return ks.add(key)
+}
+
+func (ks *keys) add(key string) *keyAttrs {
 	ks.mu.Lock()
 	defer ks.mu.Unlock()
 	old := *ks.m.Load()
@@ -206,7 +214,7 @@ func (ks *keys) get(key string) *keyAttrs {
 	}
 	host, model, _ := strings.Cut(key, "/")
 	k := newKeyAttrs(host, model, true)
-	m = make(map[string]*keyAttrs, len(old)+1)
+	m := make(map[string]*keyAttrs, len(old)+1)
 	for n, v := range old {
 		m[n] = v
 	}
@@ -228,6 +236,10 @@ func (ks *keys) code(c string) string {
 	if len(m) >= maxCodes || len(c) > maxCodeLen {
 		return other
 	}
+	return ks.addCode(c)
+}
+
+func (ks *keys) addCode(c string) string {
 	ks.mu.Lock()
 	defer ks.mu.Unlock()
 	old := *ks.codes.Load()
@@ -237,7 +249,7 @@ func (ks *keys) code(c string) string {
 	if len(old) >= maxCodes {
 		return other
 	}
-	m = make(map[string]string, len(old)+1)
+	m := make(map[string]string, len(old)+1)
 	for n, v := range old {
 		m[n] = v
 	}

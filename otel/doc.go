@@ -25,7 +25,7 @@
 //	rebound.give_ups             counter    {call}       + rebound.give_up.reason, http.response.status_code
 //	rebound.wait.duration        histogram  s            + rebound.wait.cause
 //	rebound.breaker.transitions  counter    {transition} + rebound.breaker.state, rebound.breaker.previous_state
-//	rebound.breaker.state        gauge      1            + rebound.breaker.state (1 for the current state, 0 for the others)
+//	rebound.breaker.state        gauge      {state}      + rebound.breaker.state (1 for the current state, 0 for the others)
 //	rebound.pace.rate            gauge      {request}/s  (keys being paced)
 //	rebound.quota.hold           gauge      s            (keys whose spent quota holds them: time to the reset)
 //	rebound.retry_budget.remaining gauge    {retry}      (no attributes)

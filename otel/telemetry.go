@@ -97,7 +97,7 @@ func New(cfg Config) (*Telemetry, error) {
 	t.transitions, e = m.Int64Counter("rebound.breaker.transitions", metric.WithUnit("{transition}"),
 		metric.WithDescription("Circuit breaker state changes."))
 	err = errors.Join(err, e)
-	t.breakerState, e = m.Int64ObservableGauge("rebound.breaker.state", metric.WithUnit("1"),
+	t.breakerState, e = m.Int64ObservableGauge("rebound.breaker.state", metric.WithUnit("{state}"),
 		metric.WithDescription("1 for the state each key's circuit breaker is in, 0 for the others."))
 	err = errors.Join(err, e)
 	t.paceRate, e = m.Float64ObservableGauge("rebound.pace.rate", metric.WithUnit("{request}/s"),
