@@ -213,7 +213,7 @@ func TestOtelhttpInside(t *testing.T) {
 func attrsOf(e sdktrace.Event) map[string]string {
 	m := map[string]string{}
 	for _, kv := range e.Attributes {
-		m[string(kv.Key)] = kv.Value.Emit()
+		m[string(kv.Key)] = kv.Value.String()
 	}
 	return m
 }
