@@ -7,12 +7,14 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	rebound "github.com/rebound-http/rebound"
+	"github.com/rebound-http/rebound/classify"
 )
 
 // memTransport answers every request with a canned 200 at once, reading and
@@ -134,4 +136,25 @@ func TestSuccessPathAllocations(t *testing.T) {
 		}
 		t.Logf("%s: %v allocs/op observed, %v plain", c.name, observed, plain)
 	}
+}
+
+// BenchmarkOnAttempt measures the observer's share of the success path
+// alone: one successful attempt's event, recorded on a MeterProvider with a
+// ManualReader, with no span in the context.
+func BenchmarkOnAttempt(b *testing.B) {
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+	defer mp.Shutdown(context.Background())
+	tel, err := New(Config{MeterProvider: mp})
+	if err != nil {
+		b.Fatal(err)
+	}
+	on := tel.Observer().OnAttempt
+	e := rebound.AttemptEvent{Context: context.Background(), Key: "api.openai.com/gpt-4o-mini", Attempt: 1,
+		Decision: classify.Decision{Status: 200}, Duration: 300 * time.Millisecond}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			on(e)
+		}
+	})
 }
