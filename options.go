@@ -19,7 +19,14 @@ type Option func(*config)
 // (nil otherwise); a KeyFunc must not modify req or body.
 type KeyFunc func(req *http.Request, body []byte) string
 
+// CostFunc estimates the tokens a request will be charged against a token
+// limit (a provider's TPM). body is the request body when it is buffered or
+// replayable (nil otherwise); a CostFunc must not modify req or body, and a
+// negative result counts as zero.
+type CostFunc func(req *http.Request, body []byte) int
+
 type config struct {
+	costFunc      CostFunc
 	policy        retry.Policy
 	classifier    classify.Classifier
 	breaker       breaker.Settings
@@ -79,6 +86,21 @@ func WithKeyFunc(f KeyFunc) Option {
 			return
 		}
 		c.keyFunc = f
+	}
+}
+
+// WithCostFunc sets how a request's token cost is estimated, for the token
+// limits of WithRateLimits and those the provider's headers tell. The
+// default, key.Cost, is the body's declared output cap (max_tokens and kin)
+// plus a token per four bytes of body. It is called only for keys with a
+// token limit.
+func WithCostFunc(f CostFunc) Option {
+	return func(c *config) {
+		if f == nil {
+			c.fail("WithCostFunc(nil)")
+			return
+		}
+		c.costFunc = f
 	}
 }
 

@@ -27,12 +27,18 @@ const (
 	// ReasonRateLimited: the key's pace or rate limit cannot send the
 	// attempt, and have it answered, before the deadline.
 	ReasonRateLimited
-	// ReasonQuotaSpent: the key's quota is spent until after the deadline.
+	// ReasonQuotaSpent: the key's quota is spent until after the deadline,
+	// or until a reset further off than retry.Policy.MaxHint (a per-day quota
+	// is never waited for).
 	ReasonQuotaSpent
 	// ReasonNotReplayable: the request body cannot be sent again.
 	ReasonNotReplayable
 	// ReasonCanceled: the caller's context ended.
 	ReasonCanceled
+	// ReasonTooLarge: the request's estimated token cost is larger than
+	// its key's whole token limit (configured, or told by the provider's
+	// headers): no wait could let it through.
+	ReasonTooLarge
 	// ReasonFatal: the last attempt failed in a way retrying cannot fix
 	// (a transport error classified fatal, or a request that could not be
 	// built).
@@ -63,6 +69,8 @@ func (r Reason) String() string {
 		return "request body cannot be replayed"
 	case ReasonCanceled:
 		return "context done"
+	case ReasonTooLarge:
+		return "request larger than the token limit"
 	case ReasonFatal:
 		return "fatal error"
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"strconv"
 	"time"
@@ -30,6 +31,7 @@ type Transport struct {
 	classifier classify.Classifier
 	gates      *gate.Set             // per-key admission: breakers, pace, limits, budget
 	keyFunc    KeyFunc               // nil: key.Of, interned in keys
+	costFunc   CostFunc              // nil: key.Cost
 	keys       *registry.Map[string] // interned default keys
 	obs        Observer
 	idemHeader string
@@ -88,6 +90,7 @@ func New(next http.RoundTripper, opts ...Option) *Transport {
 		}
 	}
 	t.keyFunc = c.keyFunc
+	t.costFunc = c.costFunc
 	if t.keyFunc == nil {
 		t.keys = registry.New(maxInternedKeys, 10*time.Minute, func(k string) string { return k })
 	}
@@ -144,6 +147,12 @@ type KeyState struct {
 	// HoldUntil is when the key's spent quota resets; zero when it is not
 	// held.
 	HoldUntil time.Time
+	// Quota is what the key's responses last told of its rate limits
+	// (requests and tokens: limit, remaining, reset), and QuotaAt when it
+	// was read; zero when none has. Headers are read on every response
+	// while a window is near spent, and about once per 10 ms otherwise.
+	Quota   classify.Quota
+	QuotaAt time.Time
 }
 
 // Stats returns the Transport's counters as of now.
@@ -167,6 +176,21 @@ func (t *Transport) key(req *http.Request, body []byte, now time.Time) string {
 	}
 	var buf [128]byte
 	return t.keys.GetBytes(key.Append(buf[:0], req, body), now)
+}
+
+// cost returns the estimated token cost of req, whose body is b (nil when
+// not at hand).
+func (t *Transport) cost(req *http.Request, b []byte) int64 {
+	var n int
+	switch {
+	case t.costFunc != nil:
+		n = t.costFunc(req, b)
+	case b != nil:
+		n = key.Cost(b)
+	case req.ContentLength > 0:
+		n = int(min(req.ContentLength/4, math.MaxInt32)) // the prompt, as key.Cost reckons it
+	}
+	return int64(max(n, 0))
 }
 
 // maxInternedKeys bounds the interned default keys; past it the least
@@ -205,11 +229,20 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	defer func() { c.body.close(req, c.sent) }()
 	now := t.now() // the only clock read of a call that succeeds at once
-	c.key = c.body.keyBody(req, t.policy.MaxBodyBuffer, func(b []byte) string { return t.key(req, b, now) })
+	var (
+		g    *gate.Gate
+		cost int64
+	)
+	c.key = c.body.keyBody(req, t.policy.MaxBodyBuffer, func(b []byte) string {
+		k := t.key(req, b, now)
+		if g = t.gates.Get(k, now); t.gates.CostWanted(g) {
+			cost = t.cost(req, b)
+		}
+		return k
+	})
 	if t.idemHeader != "" && req.Header.Get(t.idemHeader) == "" {
 		c.idem = newIdempotencyKey()
 	}
-	g := t.gates.Get(c.key, now)
 	t.gates.Deposit(now)
 	deadline, _ := c.ctx.Deadline()
 
@@ -220,7 +253,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		fromHint  bool
 	)
 	for {
-		a := t.gates.Admit(g, now, gate.Request{Attempt: c.sched.Attempts() + 1, NotBefore: notBefore, Deadline: deadline})
+		a := t.gates.Admit(g, now, gate.Request{Attempt: c.sched.Attempts() + 1, NotBefore: notBefore, Deadline: deadline, Cost: cost})
 		switch a.Verdict {
 		case gate.Refuse:
 			// The answer already held is never lost: the caller gets it
@@ -304,6 +337,8 @@ func refusal(c gate.Cause) Reason {
 		return ReasonRateLimited
 	case gate.Hold:
 		return ReasonQuotaSpent
+	case gate.TooLarge:
+		return ReasonTooLarge
 	}
 	return ReasonDeadline
 }
@@ -386,11 +421,14 @@ func (c *call) send(tk *gate.Ticket, areq *http.Request) (*http.Response, classi
 	if tk.Timed() || t.obs.OnAttempt != nil || d.Status == http.StatusTooManyRequests {
 		end = t.now()
 	}
-	if d.Status == http.StatusTooManyRequests && resp != nil {
-		// A 429 that says the key's quota is spent until a reset holds
-		// every caller of the key until then: the one case where holding
-		// them all is right. Read only on a 429, off the success path.
-		tk.Spent(classify.ParseQuota(resp.Header, time.Time{}), end)
+	if resp != nil && (d.Status == http.StatusTooManyRequests || tk.QuotaDue()) {
+		// What the provider tells of the key's quota paces it, and a
+		// window that is spent holds every caller of the key until its
+		// reset: the one case where holding them all is right.
+		if end.IsZero() {
+			end = t.now()
+		}
+		tk.Observe(classify.ParseQuota(resp.Header, end), end)
 	}
 	t.gates.Report(tk, d, err, c.ctx.Err() != nil, end)
 	if h := t.obs.OnAttempt; h != nil {

@@ -20,9 +20,12 @@ const (
 const maxDefaultBurst = 1 << 30
 
 // A Limit is a token bucket: Rate requests per second on average, and up to
-// Burst requests at once after a quiet spell.
+// Burst requests at once after a quiet spell; and, when Tokens is set, a
+// second bucket for the tokens the requests are estimated to cost (a
+// provider's TPM beside its RPM).
 //
-// The zero Limit, and any Limit whose Rate is [rate.Inf], is no limit.
+// The zero Limit, and any Limit whose Rate is [rate.Inf] and Tokens zero,
+// is no limit.
 type Limit struct {
 	// Rate is the number of requests per second. Zero, with Burst zero,
 	// means no limit; zero with a positive Burst is invalid (it would
@@ -32,6 +35,41 @@ type Limit struct {
 	// Burst is the most requests sent at once. Zero means ceil(Rate), and
 	// at least 1, so that requests are spread evenly over each second.
 	Burst int
+
+	// Tokens is the number of tokens per second the key's requests may
+	// cost, each request charged its estimated cost before it is sent.
+	// Zero means no token limit; rate.Inf is invalid (leave it zero).
+	Tokens rate.Limit
+
+	// TokenBurst is the most tokens spent at once, and the largest cost a
+	// single request may have: a larger one fails at once with a
+	// *CostError. Zero means a minute's worth, 60·Tokens, which is how
+	// providers state a TPM limit.
+	TokenBurst int
+}
+
+// WithTokensPerMinute returns l limited to n tokens per minute as well
+// (Tokens n/60, TokenBurst zero: a whole minute's worth may go at once), as
+// in PerMinute(500).WithTokensPerMinute(30000). n ≤ 0 removes the token
+// limit.
+func (l Limit) WithTokensPerMinute(n int) Limit {
+	l.Tokens, l.TokenBurst = 0, 0
+	if n > 0 {
+		l.Tokens = rate.Limit(n) / 60
+	}
+	return l
+}
+
+// tokenBurst returns l.TokenBurst with its default applied; zero when l has
+// no token limit.
+func (l Limit) tokenBurst() int {
+	if l.Tokens <= 0 {
+		return 0
+	}
+	if l.TokenBurst > 0 {
+		return l.TokenBurst
+	}
+	return int(min(math.Ceil(60*float64(l.Tokens)-1e-6), maxDefaultBurst)) // less a rounding error: n/60·60 is n
 }
 
 // PerMinute returns the Limit of n requests per minute, the unit most
@@ -44,12 +82,18 @@ func PerMinute(n int) Limit {
 
 // unlimited reports whether l limits nothing.
 func (l Limit) unlimited() bool {
+	return l.requestsUnlimited() && l.Tokens == 0
+}
+
+// requestsUnlimited reports whether l limits no requests (it may limit
+// tokens).
+func (l Limit) requestsUnlimited() bool {
 	return l.Rate == rate.Inf || (l.Rate == 0 && l.Burst == 0)
 }
 
 // burst returns l.Burst with its default applied.
 func (l Limit) burst() int {
-	if l.Burst > 0 || l.unlimited() {
+	if l.Burst > 0 || l.requestsUnlimited() {
 		return l.Burst
 	}
 	b := math.Ceil(float64(l.Rate))
@@ -72,6 +116,16 @@ func (l Limit) validate() error {
 		return fmt.Errorf("negative Burst %d", l.Burst)
 	case l.Rate == 0 && l.Burst > 0:
 		return fmt.Errorf("zero Rate with Burst %d would allow %d requests in all; set a Rate, or leave both zero for no limit", l.Burst, l.Burst)
+	case math.IsNaN(float64(l.Tokens)):
+		return errors.New("invalid Tokens NaN")
+	case l.Tokens == rate.Inf || math.IsInf(float64(l.Tokens), 1):
+		return errors.New("invalid Tokens rate.Inf (leave it zero for no token limit)")
+	case l.Tokens < 0:
+		return fmt.Errorf("negative Tokens %v", float64(l.Tokens))
+	case l.TokenBurst < 0:
+		return fmt.Errorf("negative TokenBurst %d", l.TokenBurst)
+	case l.Tokens == 0 && l.TokenBurst > 0:
+		return fmt.Errorf("zero Tokens with TokenBurst %d would allow %d tokens in all; set Tokens, or leave both zero for no token limit", l.TokenBurst, l.TokenBurst)
 	}
 	return nil
 }
@@ -150,6 +204,20 @@ func (l Limits) Enabled() bool {
 	}
 	for _, r := range l.Rules {
 		if !r.Limit.unlimited() {
+			return true
+		}
+	}
+	return false
+}
+
+// Tokens reports whether l limits the tokens of any key, so that requests
+// must be given a cost.
+func (l Limits) Tokens() bool {
+	if l.Default.Tokens > 0 {
+		return true
+	}
+	for _, r := range l.Rules {
+		if r.Limit.Tokens > 0 {
 			return true
 		}
 	}

@@ -32,6 +32,50 @@ func (e *WaitError) Error() string {
 // Unwrap returns ErrWouldExceedDeadline.
 func (e *WaitError) Unwrap() error { return ErrWouldExceedDeadline }
 
+// ErrCostTooLarge is matched by the *CostError of a request whose estimated
+// token cost is larger than its key's whole token bucket: no wait could
+// ever let it through.
+var ErrCostTooLarge = errors.New("ratelimit: request costs more tokens than the whole token bucket")
+
+// CostError reports a request whose estimated token cost can never be
+// granted.
+type CostError struct {
+	Key    string
+	Tokens int // the request's estimated cost
+	Burst  int // the key's whole token bucket
+}
+
+// Error names the key, the cost and the bucket.
+func (e *CostError) Error() string {
+	return fmt.Sprintf("ratelimit: request to %q is estimated at %d tokens, more than its whole token bucket of %d",
+		e.Key, e.Tokens, e.Burst)
+}
+
+// Unwrap returns ErrCostTooLarge.
+func (e *CostError) Unwrap() error { return ErrCostTooLarge }
+
+// ErrQuotaSpent is matched by the *QuotaError of a call refused because
+// its key's quota is spent until a reset it cannot wait for.
+var ErrQuotaSpent = errors.New("ratelimit: quota spent")
+
+// QuotaError says that Key's quota is spent until Until, a reset too far
+// off to wait for: past the caller's deadline, or longer than the longest
+// wait allowed (a per-day quota is never waited out).
+type QuotaError struct {
+	Key   string
+	Until time.Time     // when the quota resets
+	Wait  time.Duration // how long that is from the refusal
+}
+
+// Error names the key and when its quota resets.
+func (e *QuotaError) Error() string {
+	return fmt.Sprintf("ratelimit: the quota of %q is spent until %s (in %v)",
+		e.Key, e.Until.UTC().Format(time.RFC3339), e.Wait.Round(time.Millisecond))
+}
+
+// Unwrap returns ErrQuotaSpent.
+func (e *QuotaError) Unwrap() error { return ErrQuotaSpent }
+
 // A Set holds a rate limiter per limited key, created on the key's first use
 // and bounded in number by Limits.MaxKeys. Build one with New;
 // the zero Set is not usable. A Set is safe for concurrent use by multiple
@@ -54,7 +98,8 @@ type rule struct {
 
 // An entry is the state of one key.
 type entry struct {
-	lim *rate.Limiter // nil when the key is not limited
+	lim *rate.Limiter // nil when the key's requests are not limited
+	tok *rate.Limiter // nil when its tokens are not
 }
 
 // New returns a Set enforcing l, or the error from l.Validate.
@@ -94,8 +139,12 @@ func (s *Set) limitFor(key string) Limit {
 // once so that patterns are not matched per request.
 func (s *Set) newEntry(key string) *entry {
 	e := new(entry)
-	if l := s.limitFor(key); !l.unlimited() {
+	l := s.limitFor(key)
+	if !l.requestsUnlimited() {
 		e.lim = rate.NewLimiter(l.Rate, l.burst())
+	}
+	if l.Tokens > 0 {
+		e.tok = rate.NewLimiter(l.Tokens, l.tokenBurst())
 	}
 	return e
 }
@@ -103,7 +152,8 @@ func (s *Set) newEntry(key string) *entry {
 // A Reservation is one slot taken by Set.Reserve. The zero Reservation has no
 // delay and nothing to cancel.
 type Reservation struct {
-	r     *rate.Reservation // nil when the key is not limited
+	r     *rate.Reservation // nil when the key's requests are not limited
+	tok   *rate.Reservation // nil when its tokens are not
 	delay time.Duration
 }
 
@@ -118,6 +168,9 @@ func (r Reservation) Delay() time.Duration { return r.delay }
 func (r Reservation) Cancel(now time.Time) {
 	if r.r != nil {
 		r.r.CancelAt(now)
+	}
+	if r.tok != nil {
+		r.tok.CancelAt(now)
 	}
 }
 
@@ -137,6 +190,31 @@ func (s *Set) Reserve(key string, now time.Time) Reservation {
 	}
 	r := e.lim.ReserveN(now, 1)
 	return Reservation{r: r, delay: r.DelayFrom(now)}
+}
+
+// ReserveCost is Reserve for a request estimated to cost tokens: it takes
+// one slot and, when key has a token limit, tokens from its token bucket,
+// and the delay is the longer of the two waits. A cost larger than the
+// whole token bucket (Limit.TokenBurst) can never be granted: ReserveCost
+// then takes nothing and returns a *CostError.
+func (s *Set) ReserveCost(key string, now time.Time, tokens int) (Reservation, error) {
+	if !s.enabled {
+		return Reservation{}, nil
+	}
+	e := s.keys.Get(key, now)
+	var r Reservation
+	if e.tok != nil && tokens > 0 {
+		if b := e.tok.Burst(); tokens > b {
+			return Reservation{}, &CostError{Key: key, Tokens: tokens, Burst: b}
+		}
+		r.tok = e.tok.ReserveN(now, tokens)
+		r.delay = r.tok.DelayFrom(now)
+	}
+	if e.lim != nil {
+		r.r = e.lim.ReserveN(now, 1)
+		r.delay = max(r.delay, r.r.DelayFrom(now))
+	}
+	return r, nil
 }
 
 // Enabled reports whether the Set limits any key.

@@ -164,6 +164,12 @@ func TestValidate(t *testing.T) {
 		{"rule limit", Limits{Rules: []Rule{{Pattern: "*", Limit: Limit{Rate: -3}}}}, []string{`Rules[0] ("*"): negative Rate -3`}},
 		{"negative MaxKeys", Limits{MaxKeys: -1}, []string{"negative MaxKeys -1"}},
 		{"negative IdleTTL", Limits{IdleTTL: -time.Second}, []string{"negative IdleTTL -1s"}},
+		{"tokens", Limits{Default: PerMinute(500).WithTokensPerMinute(30000), Rules: []Rule{{Pattern: "a", Limit: Limit{Tokens: 5, TokenBurst: 10}}}}, nil},
+		{"negative tokens", Limits{Default: Limit{Tokens: -1}}, []string{"Default: negative Tokens -1"}},
+		{"infinite tokens", Limits{Default: Limit{Tokens: rate.Inf}}, []string{"Default: invalid Tokens rate.Inf"}},
+		{"NaN tokens", Limits{Default: Limit{Tokens: rate.Limit(math.NaN())}}, []string{"Default: invalid Tokens NaN"}},
+		{"negative token burst", Limits{Default: Limit{Tokens: 1, TokenBurst: -1}}, []string{"Default: negative TokenBurst -1"}},
+		{"token burst without tokens", Limits{Default: Limit{TokenBurst: 9}}, []string{"zero Tokens with TokenBurst 9"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -469,5 +475,33 @@ func TestHotPathDoesNotAllocate(t *testing.T) {
 		if n := testing.AllocsPerRun(100, tt.f); n != 0 {
 			t.Errorf("%s: %v allocs per Reserve, want 0", tt.name, n)
 		}
+	}
+}
+
+func TestReserveCost(t *testing.T) {
+	s := newSet(t, Limits{Default: PerMinute(6000).WithTokensPerMinute(600), Rules: []Rule{{Pattern: "free"}}})
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	// 600 tokens at once, then 10 per second.
+	if r, err := s.ReserveCost(k, now, 600); err != nil || r.Delay() != 0 {
+		t.Fatalf("first 600 tokens: %v, %v", r.Delay(), err)
+	}
+	r, err := s.ReserveCost(k, now, 20)
+	if err != nil || r.Delay() != 2*time.Second {
+		t.Fatalf("next 20 tokens: %v, %v; want 2s", r.Delay(), err)
+	}
+	r.Cancel(now) // given back: the next 20 wait as long, not longer
+	if r, _ := s.ReserveCost(k, now, 20); r.Delay() != 2*time.Second {
+		t.Fatalf("after a cancel: %v, want 2s", r.Delay())
+	}
+	_, err = s.ReserveCost(k, now, 601)
+	var ce *CostError
+	if !errors.As(err, &ce) || !errors.Is(err, ErrCostTooLarge) || ce.Tokens != 601 || ce.Burst != 600 || ce.Key != k {
+		t.Fatalf("a cost above the bucket: %v, want a CostError", err)
+	}
+	if r, err := s.ReserveCost("free", now, 1e6); err != nil || r.Delay() != 0 {
+		t.Fatalf("an exempt key: %v, %v", r.Delay(), err)
+	}
+	if !(Limits{Default: Limit{}.WithTokensPerMinute(1)}).Tokens() || (Limits{Default: PerMinute(1)}).Tokens() {
+		t.Fatal("Limits.Tokens wrong")
 	}
 }

@@ -59,6 +59,7 @@ type Set struct {
 	limits      *ratelimit.Set
 	budget      *retry.Account
 	failFast    bool
+	tokenLimits bool // a configured limit counts tokens
 	maxWait     time.Duration
 	openTimeout time.Duration
 	probes      int32
@@ -75,7 +76,8 @@ const (
 
 // New returns a Set for c, or the error of building its breakers or limits.
 func New(c Config) (*Set, error) {
-	s := &Set{budget: c.Budget, now: c.Now, onChange: c.OnBreakerChange, failFast: c.Breaker.FailFast, maxWait: c.MaxWait}
+	s := &Set{budget: c.Budget, now: c.Now, onChange: c.OnBreakerChange, failFast: c.Breaker.FailFast, maxWait: c.MaxWait,
+		tokenLimits: c.Limits.Tokens()}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -112,6 +114,10 @@ type KeyState struct {
 	Rate float64
 	// HoldUntil is when the key's spent quota resets; zero for none.
 	HoldUntil time.Time
+	// Quota is what the key's responses last told of its rate limits, and
+	// QuotaAt when; zero when none has.
+	Quota   classify.Quota
+	QuotaAt time.Time
 }
 
 // Keys returns the state of every key the Set holds, as of now.
@@ -125,6 +131,7 @@ func (s *Set) Keys(now time.Time) []KeyState {
 	for _, g := range gs {
 		st := KeyState{Key: g.key, Breaker: s.breakers.State(g.key)}
 		st.Rate, _ = g.Rate()
+		st.Quota, st.QuotaAt, _ = g.Quota()
 		if h := g.hold.Load(); h > now.UnixNano() {
 			st.HoldUntil = time.Unix(0, h)
 		}
@@ -155,7 +162,8 @@ type Gate struct {
 
 	hold atomic.Int64 // Unix nanoseconds until which the key is spent; 0: none
 
-	pace pacer
+	pace  pacer
+	quota quota
 }
 
 func newGate(key string) *Gate {
@@ -223,6 +231,7 @@ const (
 	Hold           // the key's quota is spent until a reset
 	Budget         // the retry budget is spent
 	Deadline       // the wait would end after the deadline
+	TooLarge       // the request costs more tokens than the key's whole token limit
 )
 
 // Request is what one attempt asks of its gate.
@@ -234,6 +243,9 @@ type Request struct {
 	NotBefore time.Time
 	// Deadline is the call's deadline; zero for none.
 	Deadline time.Time
+	// Cost is the request's estimated token cost; zero when not known
+	// (see Set.CostWanted).
+	Cost int64
 }
 
 // Admission is the answer of Admit.
@@ -262,8 +274,10 @@ type Ticket struct {
 	breaker  breaker.Ticket
 	limit    ratelimit.Reservation
 	pace     paceReservation
-	retry    bool // charged to the budget
-	slot     bool // holds a recovery slot
+	quota    quotaReservation
+	delay    time.Duration // the admission's delay before sending
+	retry    bool          // charged to the budget
+	slot     bool          // holds a recovery slot
 	at       time.Time
 	measured bool // the attempt's latency is wanted (Report's end)
 }
@@ -287,8 +301,10 @@ func (s *Set) Admit(g *Gate, now time.Time, r Request) Admission {
 	}
 	if h := g.hold.Load(); h > now.UnixNano() {
 		until := time.Unix(0, h)
-		if hasDeadline && !until.Before(r.Deadline) || !hasDeadline && until.Sub(now) > s.maxWait {
-			return Admission{Verdict: Refuse, Cause: Hold, Err: &ratelimit.WaitError{Key: g.key, Wait: until.Sub(now), Left: r.Deadline.Sub(now)}}
+		if wait := until.Sub(now); wait > s.maxWait || hasDeadline && !until.Before(r.Deadline) {
+			// Never hold a key for hours (a per-day quota), nor past the
+			// deadline: say when the quota resets instead.
+			return Admission{Verdict: Refuse, Cause: Hold, Err: &ratelimit.QuotaError{Key: g.key, Until: until, Wait: wait}}
 		}
 		return Admission{Verdict: Wait, Delay: until.Sub(now), Cause: Hold}
 	}
@@ -314,9 +330,25 @@ func (s *Set) Admit(g *Gate, now time.Time, r Request) Admission {
 		}
 	}
 	if s.limits.Enabled() {
-		t.limit = s.limits.Reserve(g.key, now)
+		var err error
+		if t.limit, err = s.limits.ReserveCost(g.key, now, int(min(r.Cost, math.MaxInt32))); err != nil {
+			s.Cancel(&t, now)
+			return Admission{Verdict: Refuse, Cause: TooLarge, Err: err}
+		}
 		if d := t.limit.Delay(); d > delay {
 			delay, cause = d, Limit
+		}
+	}
+	if q := &g.quota; q.tracked.Load() {
+		if r.Cost > 0 && q.tokTracked.Load() {
+			if c := q.tokenCapacity(now); c > 0 && r.Cost > c {
+				s.Cancel(&t, now)
+				return Admission{Verdict: Refuse, Cause: TooLarge, Err: costError(g.key, r.Cost, c)}
+			}
+		}
+		t.quota = q.reserve(now, r.Cost)
+		if d := t.quota.delay; d > delay {
+			delay, cause = d, Pace
 		}
 	}
 	if delay > 0 && hasDeadline {
@@ -334,6 +366,7 @@ func (s *Set) Admit(g *Gate, now time.Time, r Request) Admission {
 		}
 		t.retry = true
 	}
+	t.delay = delay
 	return Admission{Verdict: Send, Delay: delay, Cause: cause, Ticket: t}
 }
 
@@ -451,6 +484,9 @@ func (s *Set) Cancel(t *Ticket, now time.Time) {
 	t.limit = ratelimit.Reservation{}
 	t.pace.cancel(now)
 	t.pace = paceReservation{}
+	if t.g != nil {
+		t.g.quota.cancel(&t.quota, now)
+	}
 	if t.retry {
 		s.budget.Refund(now)
 		t.retry = false
@@ -465,13 +501,14 @@ func (s *Set) Report(t *Ticket, d classify.Decision, err error, callerDone bool,
 	o := Outcome(d, err, callerDone)
 	t.breaker.Done(o)
 	g := t.g
+	g.quota.done(&t.quota)
 	g.pace.report(t, Throttled(d), end)
 	if t.retry && d.Verdict == classify.Success {
 		s.budget.Refund(t.at)
 	}
 	var lat time.Duration
 	if !end.IsZero() {
-		lat = end.Sub(t.at) - t.pace.delay - t.limit.Delay()
+		lat = end.Sub(t.at) - t.delay
 	}
 	s.releaseSlot(t, o, lat)
 }
@@ -503,18 +540,9 @@ func Outcome(d classify.Decision, err error, callerDone bool) breaker.Outcome {
 	return breaker.Success
 }
 
-// Spent holds the ticket's key until the reset of any window of q that
-// says nothing is left, measured from now.
-func (t *Ticket) Spent(q classify.Quota, now time.Time) {
-	if t.g == nil {
-		return
-	}
-	for _, w := range [...]classify.Window{q.Requests, q.Tokens} {
-		if w.Known && w.Remaining <= 0 && w.Reset > 0 {
-			t.g.HoldUntil(now.Add(w.Reset))
-		}
-	}
-}
+// QuotaDue reports whether the answer to t should have its rate-limit
+// headers read (see Gate.QuotaDue), as of the attempt's admission.
+func (t *Ticket) QuotaDue() bool { return t.g != nil && t.g.QuotaDue(t.at) }
 
 // HoldUntil holds g's key until until (the quota is spent until a reset):
 // a later time extends the hold, an earlier one leaves it.

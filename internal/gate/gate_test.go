@@ -323,7 +323,7 @@ func TestHoldUntilAReset(t *testing.T) {
 	if a := s.Admit(g, c.now, Request{Attempt: 1, Deadline: c.In(5 * time.Second)}); a.Verdict != Wait || a.Cause != Hold || a.Delay != 2*time.Second {
 		t.Fatalf("held key: %+v, want Wait 2s (hold)", a)
 	}
-	if a := s.Admit(g, c.now, Request{Attempt: 1, Deadline: c.In(time.Second)}); a.Verdict != Refuse || a.Cause != Hold || !errors.Is(a.Err, ratelimit.ErrWouldExceedDeadline) {
+	if a := s.Admit(g, c.now, Request{Attempt: 1, Deadline: c.In(time.Second)}); a.Verdict != Refuse || a.Cause != Hold || !errors.Is(a.Err, ratelimit.ErrQuotaSpent) {
 		t.Fatalf("held past the deadline: %+v, want Refuse (hold)", a)
 	}
 	c.Advance(2 * time.Second)
@@ -367,21 +367,5 @@ func TestThrottled(t *testing.T) {
 		if got := Throttled(c.d); got != c.want {
 			t.Errorf("Throttled(%+v) = %v, want %v", c.d, got, c.want)
 		}
-	}
-}
-
-func TestSpentQuotaHoldsTheKey(t *testing.T) {
-	c := newClock()
-	s := newSet(t, c, Config{})
-	g := s.Get("h/m", c.now)
-	a := s.Admit(g, c.now, Request{Attempt: 1})
-	a.Ticket.Spent(classify.Quota{Requests: classify.Window{Known: true, Remaining: 5, Reset: time.Minute}}, c.now)
-	if h := g.hold.Load(); h != 0 {
-		t.Fatal("a window with requests left held the key")
-	}
-	a.Ticket.Spent(classify.Quota{Tokens: classify.Window{Known: true, Remaining: 0, Reset: 1500 * time.Millisecond}}, c.now)
-	s.Report(&a.Ticket, throttled, nil, false, c.now)
-	if a := s.Admit(g, c.now, Request{Attempt: 1, Deadline: c.In(5 * time.Second)}); a.Verdict != Wait || a.Cause != Hold || a.Delay != 1500*time.Millisecond {
-		t.Fatalf("after a spent window: %+v, want Wait 1.5s (hold)", a)
 	}
 }

@@ -155,7 +155,7 @@ func (p *pacer) report(t *Ticket, throttled bool, end time.Time) {
 		p.delivered.Add(t.at, 1)
 	}
 	if !end.IsZero() {
-		sample := int64(end.Sub(t.at) - t.pace.delay - t.limit.Delay()) // from the send
+		sample := int64(end.Sub(t.at) - t.delay) // from the send
 		old := p.lat.Load()
 		if old == 0 {
 			p.lat.Store(sample)

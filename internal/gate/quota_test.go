@@ -1,0 +1,228 @@
+package gate
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/rebound-http/rebound/classify"
+	"github.com/rebound-http/rebound/ratelimit"
+)
+
+func told(remaining, limit int64, reset time.Duration) classify.Window {
+	return classify.Window{Known: true, Remaining: remaining, Limit: limit, Reset: reset}
+}
+
+// observe admits one attempt at once, has its answer tell q, and reports it.
+func observe(t *testing.T, s *Set, g *Gate, now time.Time, q classify.Quota) {
+	t.Helper()
+	a := s.Admit(g, now, Request{Attempt: 1})
+	if a.Verdict != Send {
+		t.Fatalf("Admit = %+v, want Send", a)
+	}
+	a.Ticket.Observe(q, now)
+	s.Report(&a.Ticket, ok200, nil, false, now)
+}
+
+func TestSpentWindowHoldsTheKeyUntilItsReset(t *testing.T) {
+	c := newClock()
+	s := newSet(t, c, Config{})
+	g := s.Get("h/m", c.now)
+	observe(t, s, g, c.now, classify.Quota{Requests: told(5000, 10000, time.Minute)})
+	if h := g.hold.Load(); h != 0 {
+		t.Fatal("a window with requests left held the key")
+	}
+	// A success that says the token window is spent: every caller waits
+	// for its reset.
+	observe(t, s, g, c.now, classify.Quota{Tokens: told(0, 1000, 1500*time.Millisecond)})
+	a := s.Admit(g, c.now, Request{Attempt: 1, Deadline: c.In(5 * time.Second)})
+	if a.Verdict != Wait || a.Cause != Hold || a.Delay != 1500*time.Millisecond {
+		t.Fatalf("after a spent window: %+v, want Wait 1.5s (hold)", a)
+	}
+	// One whose deadline comes first is refused at once, told when the
+	// quota resets.
+	a = s.Admit(g, c.now, Request{Attempt: 1, Deadline: c.In(time.Second)})
+	var qe *ratelimit.QuotaError
+	if a.Verdict != Refuse || a.Cause != Hold || !errors.As(a.Err, &qe) || !qe.Until.Equal(c.In(1500*time.Millisecond)) {
+		t.Fatalf("deadline before the reset: %+v, want Refuse with a QuotaError until the reset", a)
+	}
+	c.Advance(1500 * time.Millisecond)
+	if a := s.Admit(g, c.now, Request{Attempt: 1}); a.Verdict != Send || a.Delay != 0 {
+		t.Fatalf("after the reset: %+v, want Send", a)
+	}
+}
+
+func TestLongResetFailsFastSayingWhen(t *testing.T) {
+	c := newClock()
+	s := newSet(t, c, Config{MaxWait: time.Minute})
+	g := s.Get("h/m", c.now)
+	// A per-day quota spent, Groq-style: reset in 7h.
+	observe(t, s, g, c.now, classify.Quota{Requests: told(0, 14400, 7*time.Hour)})
+	a := s.Admit(g, c.now, Request{Attempt: 1, Deadline: c.In(24 * time.Hour)})
+	var qe *ratelimit.QuotaError
+	if a.Verdict != Refuse || !errors.As(a.Err, &qe) || qe.Wait != 7*time.Hour || !errors.Is(a.Err, ratelimit.ErrQuotaSpent) {
+		t.Fatalf("Admit = %+v, want Refuse at once with a QuotaError in 7h", a)
+	}
+	if want := "2026-12-01T19:00:00Z"; !contains(a.Err.Error(), want) {
+		t.Errorf("error %q does not say when the quota resets (%s)", a.Err, want)
+	}
+}
+
+func contains(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i:i+len(sub)] == sub {
+			return true
+		}
+	}
+	return false
+}
+
+func TestRemainingIsSpreadOverTheReset(t *testing.T) {
+	c := newClock()
+	s := newSet(t, c, Config{})
+	g := s.Get("h/m", c.now)
+	// 51 left of 100 with a second to go, one of them spent by this call:
+	// 50 over 1 s, a tenth of them at once.
+	observe(t, s, g, c.now, classify.Quota{Requests: told(50, 100, time.Second)})
+	var delays []time.Duration
+	for range 7 {
+		a := s.Admit(g, c.now, Request{Attempt: 1, Deadline: c.In(5 * time.Second)})
+		if a.Verdict != Send {
+			t.Fatalf("Admit = %+v, want Send", a)
+		}
+		delays = append(delays, a.Delay)
+	}
+	for i, d := range delays[:5] {
+		if d != 0 {
+			t.Fatalf("call %d delayed %v within the burst; delays %v", i, d, delays)
+		}
+	}
+	if delays[5] != 20*time.Millisecond || delays[6] != 40*time.Millisecond {
+		t.Fatalf("delays past the burst %v, want 20ms apart (50 per second)", delays)
+	}
+	// Past the reset the told window is over: nothing is paced.
+	c.Advance(time.Second)
+	for range 20 {
+		if a := s.Admit(g, c.now, Request{Attempt: 1}); a.Delay != 0 {
+			t.Fatalf("past the reset: %+v, want no delay", a)
+		}
+	}
+}
+
+func TestInFlightCountsAgainstWhatIsLeft(t *testing.T) {
+	c := newClock()
+	s := newSet(t, c, Config{})
+	g := s.Get("h/m", c.now)
+	observe(t, s, g, c.now, classify.Quota{Requests: told(90, 100, time.Second)})
+	// Ten calls in flight; then an answer says 10 are left: they are the
+	// ten in flight, so the next goes only as the window allows one.
+	var inflight []Admission
+	for range 10 {
+		inflight = append(inflight, s.Admit(g, c.now, Request{Attempt: 1}))
+	}
+	inflight[0].Ticket.Observe(classify.Quota{Requests: told(10, 100, time.Second)}, c.now)
+	if r, ok := paceOf(g, &g.quota.req); !ok || r > 1.01 {
+		t.Fatalf("pace with all that is left in flight = %v (%v), want at most one per reset", r, ok)
+	}
+	for i := range inflight {
+		s.Report(&inflight[i].Ticket, ok200, nil, false, c.now)
+	}
+	if n := g.quota.req.inflight.Load(); n != 0 {
+		t.Fatalf("%d still counted in flight after every answer", n)
+	}
+}
+
+func paceOf(g *Gate, l *lane) (rate.Limit, bool) {
+	g.quota.mu.Lock()
+	defer g.quota.mu.Unlock()
+	if l.lim == nil {
+		return 0, false
+	}
+	return l.lim.Limit(), true
+}
+
+func TestHeadersAreReadEveryResponseOnlyNearTheLimit(t *testing.T) {
+	c := newClock()
+	s := newSet(t, c, Config{})
+	g := s.Get("h/m", c.now)
+	if !g.QuotaDue(c.now) {
+		t.Fatal("a key never read is not due")
+	}
+	observe(t, s, g, c.now, classify.Quota{Requests: told(4000, 5000, 12*time.Millisecond)})
+	if g.QuotaDue(c.now) || g.QuotaDue(c.In(quotaSample-1)) {
+		t.Fatal("far from the limit, headers are due again before quotaSample")
+	}
+	if !g.QuotaDue(c.In(quotaSample)) {
+		t.Fatal("not due after quotaSample")
+	}
+	observe(t, s, g, c.now, classify.Quota{Requests: told(40, 5000, 12*time.Millisecond)})
+	if !g.QuotaDue(c.now) {
+		t.Fatal("near the limit, headers are not read on every response")
+	}
+	// A response that tells nothing is looked at again only later.
+	observe(t, s, g, c.now, classify.Quota{})
+	if g.QuotaDue(c.now) {
+		t.Fatal("after a response without headers, due at once")
+	}
+}
+
+func TestTokensAreCostedAndBounded(t *testing.T) {
+	c := newClock()
+	s := newSet(t, c, Config{})
+	g := s.Get("h/m", c.now)
+	if s.CostWanted(g) {
+		t.Fatal("cost wanted before any token quota was told")
+	}
+	observe(t, s, g, c.now, classify.Quota{Tokens: told(20000, 30000, time.Second)})
+	if !s.CostWanted(g) {
+		t.Fatal("cost not wanted once a token quota was told")
+	}
+	// 20000 tokens over 1 s, 2000 at once: a 2000-token call goes, the
+	// next waits 100 ms for its 2000.
+	a := s.Admit(g, c.now, Request{Attempt: 1, Cost: 2000, Deadline: c.In(5 * time.Second)})
+	b := s.Admit(g, c.now, Request{Attempt: 1, Cost: 2000, Deadline: c.In(5 * time.Second)})
+	if a.Verdict != Send || a.Delay != 0 || b.Verdict != Send || b.Delay != 100*time.Millisecond || b.Cause != Pace {
+		t.Fatalf("two 2000-token calls: %+v / %+v, want at once, then 100ms", a, b)
+	}
+	if n := g.quota.tok.inflight.Load(); n != 4000 {
+		t.Fatalf("tokens in flight %d, want 4000", n)
+	}
+	s.Cancel(&b.Ticket, c.now)
+	s.Report(&a.Ticket, ok200, nil, false, c.now)
+	if n := g.quota.tok.inflight.Load(); n != 0 {
+		t.Fatalf("tokens in flight %d after the answer and the cancel, want 0", n)
+	}
+	// A call larger than the whole window can never go: refused at once.
+	big := s.Admit(g, c.now, Request{Attempt: 1, Cost: 30001})
+	var ce *ratelimit.CostError
+	if big.Verdict != Refuse || big.Cause != TooLarge || !errors.As(big.Err, &ce) || ce.Tokens != 30001 || ce.Burst != 30000 {
+		t.Fatalf("a 30001-token call against a 30000 window: %+v, want Refuse with a CostError", big)
+	}
+	// The learnt window ages out when the headers stop.
+	c.Advance(learntTTL + time.Second)
+	if a := s.Admit(g, c.now, Request{Attempt: 1, Cost: 30001}); a.Verdict != Send {
+		t.Fatalf("after the learnt limit aged out: %+v, want Send", a)
+	}
+}
+
+func TestConfiguredTokenLimit(t *testing.T) {
+	c := newClock()
+	s := newSet(t, c, Config{Limits: ratelimit.Limits{Default: ratelimit.Limit{}.WithTokensPerMinute(6000)}})
+	g := s.Get("h/m", c.now)
+	if !s.CostWanted(g) {
+		t.Fatal("cost not wanted with a configured token limit")
+	}
+	// 6000 at once, then 100 per second.
+	if a := s.Admit(g, c.now, Request{Attempt: 1, Cost: 6000}); a.Verdict != Send || a.Delay != 0 {
+		t.Fatalf("first call: %+v", a)
+	}
+	if a := s.Admit(g, c.now, Request{Attempt: 1, Cost: 100, Deadline: c.In(5 * time.Second)}); a.Verdict != Send || a.Delay != time.Second || a.Cause != Limit {
+		t.Fatalf("second call: %+v, want a 1s wait for its 100 tokens", a)
+	}
+	a := s.Admit(g, c.now, Request{Attempt: 1, Cost: 6001})
+	if a.Verdict != Refuse || !errors.Is(a.Err, ratelimit.ErrCostTooLarge) {
+		t.Fatalf("a call above the bucket: %+v, want Refuse with ErrCostTooLarge", a)
+	}
+}

@@ -1,0 +1,98 @@
+package key
+
+import (
+	"bytes"
+	"math"
+)
+
+// bytesPerToken is how many bytes of a request body are reckoned one token
+// of prompt: the usual rule of thumb for English text (OpenAI's "about four
+// characters per token").
+const bytesPerToken = 4
+
+// The members that declare a request's output cap: max_tokens (OpenAI
+// chat, Anthropic, Mistral, Groq and most compatible APIs),
+// max_completion_tokens (OpenAI's newer chat parameter), max_output_tokens
+// (OpenAI Responses) and maxOutputTokens (Gemini's generationConfig). They
+// are found by their tails, whose first bytes are rare in prompts, so that
+// the vectorized search skips most of a body at once; the head is then
+// checked backwards.
+var capTails = [...]struct {
+	tail  string
+	heads []string
+}{
+	{`_tokens"`, []string{`"max`, `"max_completion`, `"max_output`}},
+	{`OutputTokens"`, []string{`"max`}},
+}
+
+// Cost estimates the tokens a request with this JSON body will be charged
+// against a token limit, as providers reckon it before running the request:
+// its declared output cap plus its prompt, one token for every four bytes
+// of the body. The output cap is the largest number held by a member named
+// max_tokens, max_completion_tokens, max_output_tokens or maxOutputTokens
+// anywhere in the body; a body that declares none is charged its prompt
+// only. Text inside strings is never taken for a member.
+//
+// Cost does not parse the body: it looks for those names with a vectorized
+// search, an order of magnitude faster than a member-by-member scan. It is
+// an estimate: a body carrying images or files inline (base64) is reckoned
+// far above what a provider charges for them; give the Transport a cost
+// function of its own for such traffic.
+func Cost(body []byte) int {
+	n := (len(body) + bytesPerToken - 1) / bytesPerToken
+	return n + outputCap(body)
+}
+
+// outputCap returns the largest output cap the body declares, or 0.
+func outputCap(b []byte) int {
+	best := 0
+	for _, c := range capTails {
+		tail := []byte(c.tail)
+		for i := 0; ; {
+			j := bytes.Index(b[i:], tail)
+			if j < 0 {
+				break
+			}
+			at := i + j
+			i = at + len(tail)
+			if !hasHead(b[:at], c.heads) {
+				continue
+			}
+			if v, ok := numberAfterName(b[i:]); ok && v > best {
+				best = v
+			}
+		}
+	}
+	return best
+}
+
+// hasHead reports whether b ends with one of heads, and that head's opening
+// quote starts a member name rather than sitting, escaped, inside a string.
+func hasHead(b []byte, heads []string) bool {
+	for _, h := range heads {
+		if bytes.HasSuffix(b, []byte(h)) {
+			k := len(b) - len(h)
+			return k == 0 || b[k-1] != '\\'
+		}
+	}
+	return false
+}
+
+// numberAfterName returns the non-negative integer that follows a member
+// name's closing quote (": 512"), saturated at MaxInt32.
+func numberAfterName(rest []byte) (int, bool) {
+	k := skipSpace(rest, 0)
+	if k >= len(rest) || rest[k] != ':' {
+		return 0, false
+	}
+	k = skipSpace(rest, k+1)
+	v, end := 0, k
+	for ; end < len(rest) && '0' <= rest[end] && rest[end] <= '9'; end++ {
+		if v > (math.MaxInt32-9)/10 {
+			v = math.MaxInt32 // absurd: saturate
+			continue
+		}
+		v = v*10 + int(rest[end]-'0')
+	}
+	return v, end > k
+}
