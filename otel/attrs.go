@@ -301,6 +301,8 @@ func reasonName(r rebound.Reason) string {
 		return "not_replayable"
 	case rebound.ReasonCanceled:
 		return "canceled"
+	case rebound.ReasonTooLarge:
+		return "too_large"
 	case rebound.ReasonFatal:
 		return "fatal"
 	}

@@ -6,7 +6,7 @@
 //		return err
 //	}
 //	tr := rebound.New(base, rebound.WithObserver(tel.Observer()))
-//	reg, err := tel.Watch(tr) // the gauges: breaker state, pace, quota hold, budget
+//	reg, err := tel.Watch(tr) // the gauges: breaker state, pace, quota, budget
 //	if err != nil {
 //		return err
 //	}
@@ -20,15 +20,17 @@
 // gen_ai.request.model (left out when the key names none). The rest of the
 // names live in the rebound namespace:
 //
-//	rebound.attempt.duration     histogram  s            + http.response.status_code, rebound.verdict, error.type (on failure)
-//	rebound.retries              counter    {retry}      + error.type, rebound.error.code
-//	rebound.give_ups             counter    {call}       + rebound.give_up.reason, http.response.status_code
-//	rebound.wait.duration        histogram  s            + rebound.wait.cause
-//	rebound.breaker.transitions  counter    {transition} + rebound.breaker.state, rebound.breaker.previous_state
-//	rebound.breaker.state        gauge      {state}      + rebound.breaker.state (1 for the current state, 0 for the others)
-//	rebound.pace.rate            gauge      {request}/s  (keys being paced)
-//	rebound.quota.hold           gauge      s            (keys whose spent quota holds them: time to the reset)
-//	rebound.retry_budget.remaining gauge    {retry}      (no attributes)
+//	rebound.attempt.duration          histogram s            + http.response.status_code, rebound.verdict, error.type (on failure)
+//	rebound.retries                   counter   {retry}      + error.type, rebound.error.code
+//	rebound.give_ups                  counter   {call}       + rebound.give_up.reason, http.response.status_code
+//	rebound.wait.duration             histogram s            + rebound.wait.cause
+//	rebound.breaker.transitions       counter   {transition} + rebound.breaker.state, rebound.breaker.previous_state
+//	rebound.breaker.state             gauge     {state}      + rebound.breaker.state (1 for the current state, 0 for the others)
+//	rebound.pace.rate                 gauge     {request}/s  (keys being paced)
+//	rebound.quota.hold                gauge     s            (keys whose spent quota holds them: time to the reset)
+//	rebound.quota.requests.remaining  gauge     {request}    (what the provider last said is left, until the window resets)
+//	rebound.quota.tokens.remaining    gauge     {token}      (the same for tokens)
+//	rebound.retry_budget.remaining    gauge     {retry}      (no attributes)
 //
 // The count of rebound.attempt.duration is the number of attempts. An
 // attempt is what OpenTelemetry's HTTP conventions call a client request,

@@ -55,6 +55,9 @@ type Telemetry struct {
 	paceRate        metric.Float64ObservableGauge
 	quotaHold       metric.Float64ObservableGauge
 	budgetRemaining metric.Int64ObservableGauge
+
+	requestsRemaining metric.Int64ObservableGauge
+	tokensRemaining   metric.Int64ObservableGauge
 }
 
 // Bucket boundaries in seconds: inference calls take up to minutes, waits
@@ -109,6 +112,12 @@ func New(cfg Config) (*Telemetry, error) {
 	t.budgetRemaining, e = m.Int64ObservableGauge("rebound.retry_budget.remaining", metric.WithUnit("{retry}"),
 		metric.WithDescription("Retries the retry budget allows in its current window."))
 	err = errors.Join(err, e)
+	t.requestsRemaining, e = m.Int64ObservableGauge("rebound.quota.requests.remaining", metric.WithUnit("{request}"),
+		metric.WithDescription("What the provider last said is left of a key's request limit, until that window resets."))
+	err = errors.Join(err, e)
+	t.tokensRemaining, e = m.Int64ObservableGauge("rebound.quota.tokens.remaining", metric.WithUnit("{token}"),
+		metric.WithDescription("What the provider last said is left of a key's token limit, until that window resets."))
+	err = errors.Join(err, e)
 	if err != nil {
 		return nil, err
 	}
@@ -128,8 +137,8 @@ func (t *Telemetry) Observer() rebound.Observer {
 }
 
 // Watch registers the gauges' callback, which reads tr.Stats() at each
-// collection: each key's breaker state, pace and quota hold, and the retry
-// budget's balance. Unregister the returned Registration when tr is no
+// collection: each key's breaker state, pace, quota hold and remaining
+// quota, and the retry budget's balance. Unregister the returned Registration when tr is no
 // longer used. A Telemetry watches one Transport; a second Watch fails.
 func (t *Telemetry) Watch(tr *rebound.Transport) (metric.Registration, error) {
 	if tr == nil {
@@ -141,7 +150,7 @@ func (t *Telemetry) Watch(tr *rebound.Transport) (metric.Registration, error) {
 	reg, err := t.meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		t.observe(o, tr.Stats(), time.Now())
 		return nil
-	}, t.breakerState, t.paceRate, t.quotaHold, t.budgetRemaining)
+	}, t.breakerState, t.paceRate, t.quotaHold, t.budgetRemaining, t.requestsRemaining, t.tokensRemaining)
 	if err != nil {
 		t.watching.Store(false)
 		return nil, err
@@ -170,6 +179,15 @@ func (t *Telemetry) observe(o metric.Observer, st rebound.Stats, now time.Time) 
 		}
 		if hold := ks.HoldUntil.Sub(now); !ks.HoldUntil.IsZero() && hold > 0 {
 			o.ObserveFloat64(t.quotaHold, hold.Seconds(), k.set(setID{kind: baseSet}).obs...)
+		}
+		if ks.QuotaAt.IsZero() {
+			continue
+		}
+		if w := ks.Quota.Requests; w.Known && (w.Reset == 0 || ks.QuotaAt.Add(w.Reset).After(now)) {
+			o.ObserveInt64(t.requestsRemaining, w.Remaining, k.set(setID{kind: baseSet}).obs...)
+		}
+		if w := ks.Quota.Tokens; w.Known && (w.Reset == 0 || ks.QuotaAt.Add(w.Reset).After(now)) {
+			o.ObserveInt64(t.tokensRemaining, w.Remaining, k.set(setID{kind: baseSet}).obs...)
 		}
 	}
 }

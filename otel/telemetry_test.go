@@ -240,7 +240,13 @@ func TestGauges(t *testing.T) {
 	st := rebound.Stats{
 		Budget: retry.BudgetStats{Calls: 10, WindowRetries: 3, WindowAllowed: 12},
 		Keys: []rebound.KeyState{
-			{Key: "api.openai.com/gpt-4o", Breaker: breaker.HalfOpen, Rate: 2.5},
+			{Key: "api.openai.com/gpt-4o", Breaker: breaker.HalfOpen, Rate: 2.5, QuotaAt: now.Add(-time.Second),
+				Quota: classify.Quota{
+					Requests: classify.Window{Limit: 500, Remaining: 42, Reset: 2 * time.Second, Known: true},
+					Tokens:   classify.Window{Limit: 30000, Remaining: 1000, Reset: 500 * time.Millisecond, Known: true}, // reset since
+				}},
+			{Key: "api.groq.com/llama", QuotaAt: now, Quota: classify.Quota{
+				Tokens: classify.Window{Remaining: 7, Known: true}}},
 			{Key: "api.anthropic.com", Breaker: breaker.Closed, HoldUntil: now.Add(1500 * time.Millisecond)},
 			{Key: "api.mistral.ai/m", HoldUntil: now.Add(-time.Second)}, // a hold that has ended
 			{Key: "api.mistral.ai/n", Rate: math.MaxFloat64},            // rate.Inf: not limited
@@ -249,7 +255,7 @@ func TestGauges(t *testing.T) {
 	reg, err := tel.meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		tel.observe(o, st, now)
 		return nil
-	}, tel.breakerState, tel.paceRate, tel.quotaHold, tel.budgetRemaining)
+	}, tel.breakerState, tel.paceRate, tel.quotaHold, tel.budgetRemaining, tel.requestsRemaining, tel.tokensRemaining)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,8 +275,12 @@ func TestGauges(t *testing.T) {
 		{"rebound.quota.hold", nil, 1.5},
 		{"rebound.breaker.state", map[string]string{"server.address": "api.openai.com", "rebound.breaker.state": "half_open"}, 1},
 		{"rebound.breaker.state", map[string]string{"rebound.breaker.state": "half_open"}, 1},
-		{"rebound.breaker.state", map[string]string{"rebound.breaker.state": "closed"}, 3},
-		{"rebound.breaker.state", nil, 4},
+		{"rebound.breaker.state", map[string]string{"rebound.breaker.state": "closed"}, 4},
+		{"rebound.breaker.state", nil, 5},
+		{"rebound.quota.requests.remaining", openai, 42},
+		{"rebound.quota.requests.remaining", nil, 42},
+		{"rebound.quota.tokens.remaining", map[string]string{"server.address": "api.groq.com"}, 7},
+		{"rebound.quota.tokens.remaining", nil, 7},
 	}
 	for _, c := range checks {
 		if v, _ := total(got[c.metric], c.attrs); v != c.want {
