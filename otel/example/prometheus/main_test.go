@@ -72,6 +72,8 @@ func TestRun(t *testing.T) {
 		`rebound_breaker_transitions_total{gen_ai_request_model="o3"`,
 		`rebound_breaker_state{gen_ai_request_model="o3"`,
 		`rebound_retry_budget_remaining`,
+		`rebound_quota_requests_remaining{gen_ai_request_model="gpt-4o"`,
+		`rebound_quota_tokens_remaining{gen_ai_request_model="gpt-4o"`,
 	} {
 		if !strings.Contains(exposition, w) {
 			t.Errorf("exposition lacks %s", w)
