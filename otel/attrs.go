@@ -86,11 +86,10 @@ const (
 // keyAttrs holds one key's attributes and its cached sets. Lookups take no
 // lock: the map is replaced, never changed, under mu.
 type keyAttrs struct {
-	base  []attribute.KeyValue // server.address, server.port, gen_ai.request.model
-	model string
-	own   bool // false for the "_OTHER" entry
-	mu    sync.Mutex
-	sets  atomic.Pointer[map[setID]*set]
+	base []attribute.KeyValue // server.address, server.port, gen_ai.request.model
+	own  bool                 // false for the "_OTHER" entry
+	mu   sync.Mutex
+	sets atomic.Pointer[map[setID]*set]
 }
 
 func newKeyAttrs(host, model string, own bool) *keyAttrs {
@@ -106,7 +105,7 @@ func newKeyAttrs(host, model string, own bool) *keyAttrs {
 	if model != "" {
 		base = append(base, semconv.GenAIRequestModel(model))
 	}
-	k := &keyAttrs{base: base, model: model, own: own}
+	k := &keyAttrs{base: base, own: own}
 	k.sets.Store(&map[setID]*set{})
 	return k
 }

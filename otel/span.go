@@ -2,6 +2,7 @@ package reboundotel
 
 import (
 	"context"
+	"strings"
 
 	"go.opentelemetry.io/otel/attribute"
 	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
@@ -15,15 +16,15 @@ import (
 // built only when that span is recording. None carries a URL, a header, a
 // body or the provider's message.
 
-func attemptEvent(ctx context.Context, k *keyAttrs, e rebound.AttemptEvent) {
+func attemptEvent(ctx context.Context, e rebound.AttemptEvent) {
 	span := trace.SpanFromContext(ctx)
 	if !span.IsRecording() {
 		return
 	}
 	kvs := make([]attribute.KeyValue, 0, 10)
 	kvs = append(kvs, attemptKey.Int(e.Attempt), durationKey.Float64(e.Duration.Seconds()))
-	if k.model != "" {
-		kvs = append(kvs, semconv.GenAIRequestModel(k.model))
+	if _, model, _ := strings.Cut(e.Key, "/"); model != "" { // spans need no cardinality bound
+		kvs = append(kvs, semconv.GenAIRequestModel(model))
 	}
 	kvs = decisionAttrs(kvs, e.Decision)
 	span.AddEvent("rebound.attempt", trace.WithAttributes(kvs...))

@@ -200,7 +200,7 @@ func (t *Telemetry) onAttempt(e rebound.AttemptEvent) {
 		id.code = t.keys.code(e.Decision.Code)
 	}
 	t.attemptDuration.Record(ctx, e.Duration.Seconds(), k.set(id).rec...)
-	attemptEvent(ctx, k, e)
+	attemptEvent(ctx, e)
 	if h := t.user.OnAttempt; h != nil {
 		h(e)
 	}
