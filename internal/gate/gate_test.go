@@ -190,7 +190,7 @@ func TestPaceFollowsWhatTheProviderDelivers(t *testing.T) {
 	c := newClock()
 	s := newSet(t, c, Config{})
 	g := s.Get("h/m", c.now)
-	if _, paced := g.Rate(); paced {
+	if _, paced := g.pace.state(); paced {
 		t.Fatal("paced before any throttling")
 	}
 	bucket := paceSpan / 10
@@ -201,7 +201,7 @@ func TestPaceFollowsWhatTheProviderDelivers(t *testing.T) {
 		c.Advance(bucket)
 	}
 	a := s.Admit(g, c.now, Request{Attempt: 1, Deadline: c.In(5 * time.Second)})
-	r, paced := g.Rate()
+	r, paced := g.pace.state()
 	if !paced || r < 74 || r > 76 {
 		t.Fatalf("pace %v (paced %v), want 1.25 × 60/s = 75/s", r, paced)
 	}
@@ -246,7 +246,7 @@ func TestRandomThrottlingDoesNotBind(t *testing.T) {
 		deliver(s, g, c.now.Add(bucket/3), 2, throttled)
 		c.Advance(bucket)
 	}
-	if r, paced := g.Rate(); !paced || r < 200 {
+	if r, paced := g.pace.state(); !paced || float64(r) < 200 {
 		t.Fatalf("pace %v (paced %v), want active and above the 200/s offered", r, paced)
 	}
 	for i := range 200 {
@@ -267,12 +267,12 @@ func TestPaceEndsWhenThrottlingStops(t *testing.T) {
 	deliver(s, g, c.now, 1, throttled)
 	c.Advance(paceSpan / 10)
 	s.Admit(g, c.now, Request{Attempt: 1})
-	if _, paced := g.Rate(); !paced {
+	if _, paced := g.pace.state(); !paced {
 		t.Fatal("not paced after a 429")
 	}
 	c.Advance(paceIdle + time.Second)
 	a := s.Admit(g, c.now, Request{Attempt: 1})
-	if _, paced := g.Rate(); paced || a.Verdict != Send || a.Delay != 0 {
+	if _, paced := g.pace.state(); paced || a.Verdict != Send || a.Delay != 0 {
 		t.Fatalf("paced %v, admission %+v: want no pace %v after the last 429", paced, a, paceIdle)
 	}
 }

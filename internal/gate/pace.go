@@ -169,14 +169,24 @@ func (p *pacer) report(t *Ticket, throttled bool, end time.Time) {
 // known.
 func (p *pacer) latency() time.Duration { return time.Duration(p.lat.Load()) }
 
-// Rate returns the key's current pace in requests per second, and whether it
-// is paced at all.
+// Rate returns the key's current pace in requests per second, and whether
+// it is paced with a bound at all (a pace that has not yet found one, at
+// rate.Inf, is not).
 func (g *Gate) Rate() (float64, bool) {
-	p := &g.pace
+	r, active := g.pace.state()
+	if !active || r == rate.Inf {
+		return 0, false
+	}
+	return float64(r), true
+}
+
+// state returns the pace's limit (rate.Inf while it has found no bound)
+// and whether pacing is active.
+func (p *pacer) state() (rate.Limit, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if !p.active.Load() || p.lim == nil || p.lim.Limit() == rate.Inf {
-		return 0, false // not paced, or paced without a bound yet
+	if !p.active.Load() || p.lim == nil {
+		return 0, false
 	}
-	return float64(p.lim.Limit()), true
+	return p.lim.Limit(), true
 }
