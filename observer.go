@@ -27,6 +27,10 @@ type Observer struct {
 	OnGiveUp func(GiveUpEvent)
 	// OnBreakerChange is called when a key's circuit breaker changes state.
 	OnBreakerChange func(BreakerEvent)
+	// OnStore is called when the Transport's Store (WithStore) stops
+	// answering and the Transport falls back to its local state, and when
+	// it answers again.
+	OnStore func(StoreEvent)
 }
 
 // AttemptEvent describes one attempt.
