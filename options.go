@@ -26,6 +26,7 @@ type KeyFunc func(req *http.Request, body []byte) string
 type CostFunc func(req *http.Request, body []byte) int
 
 type config struct {
+	store         Store
 	costFunc      CostFunc
 	policy        retry.Policy
 	classifier    classify.Classifier
@@ -101,6 +102,20 @@ func WithCostFunc(f CostFunc) Option {
 			return
 		}
 		c.costFunc = f
+	}
+}
+
+// WithStore makes the Transport share its gates with the other Transports
+// of a fleet through s (see Store): each key's request and token limits,
+// its holds and its open breakers. Without it, the gates are the
+// Transport's own.
+func WithStore(s Store) Option {
+	return func(c *config) {
+		if s == nil {
+			c.fail("WithStore(nil)")
+			return
+		}
+		c.store = s
 	}
 }
 

@@ -112,7 +112,18 @@ func New(next http.RoundTripper, opts ...Option) *Transport {
 			}
 		}
 	}
+	if c.store != nil {
+		gc.Shared = storeAdapter{c.store}
+		if h := t.obs.OnStore; h != nil {
+			gc.OnSharedChange = func(up bool, err error) { h(StoreEvent{Up: up, Err: err}) }
+		}
+	}
 	gates, err := gate.New(gc)
+	if err == nil && c.store != nil && len(errs) == 0 {
+		// The subscription lasts as long as the Store: closing the Store
+		// ends it.
+		c.store.Subscribe(gates.Deadline)
+	}
 	if err != nil {
 		errs = append(errs, err)
 	}
@@ -332,6 +343,15 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		notBefore = now.Add(wait)
 	}
 }
+
+// storeAdapter is a Store seen by the gates.
+type storeAdapter struct{ s Store }
+
+func (a storeAdapter) Take(ctx context.Context, name string, l gate.SharedLimit, n int) (time.Duration, error) {
+	return a.s.Take(ctx, name, StoreLimit{Rate: l.Rate, Burst: l.Burst, Period: l.Period}, n)
+}
+func (a storeAdapter) Raise(name string, until time.Time) { a.s.Raise(name, until) }
+func (a storeAdapter) Members() int                       { return a.s.Members() }
 
 // refusal turns the gate's cause for refusing an attempt into a Reason.
 func refusal(c gate.Cause) Reason {

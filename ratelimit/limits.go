@@ -60,6 +60,10 @@ func (l Limit) WithTokensPerMinute(n int) Limit {
 	return l
 }
 
+// Bursts returns Burst and TokenBurst with their defaults applied (zero
+// for what l does not limit).
+func (l Limit) Bursts() (requests, tokens int) { return l.burst(), l.tokenBurst() }
+
 // tokenBurst returns l.TokenBurst with its default applied; zero when l has
 // no token limit.
 func (l Limit) tokenBurst() int {

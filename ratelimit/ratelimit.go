@@ -135,6 +135,10 @@ func (s *Set) limitFor(key string) Limit {
 	return s.def
 }
 
+// LimitOf returns the Limit that applies to key: the first Rule that
+// matches it, else Default.
+func (s *Set) LimitOf(key string) Limit { return s.limitFor(key) }
+
 // newEntry builds the state of key on its first use, resolving its Limit
 // once so that patterns are not matched per request.
 func (s *Set) newEntry(key string) *entry {

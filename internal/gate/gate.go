@@ -22,6 +22,7 @@ package gate
 
 import (
 	"math"
+	"math/rand/v2"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -50,6 +51,11 @@ type Config struct {
 	MaxWait time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Shared, if not nil, is the state shared with the fleet's other
+	// members; OnSharedChange is told when it stops answering (up false)
+	// and when it answers again.
+	Shared         Shared
+	OnSharedChange func(up bool, err error)
 }
 
 // Set holds the gate of every key, created on first use and bounded in
@@ -66,6 +72,8 @@ type Set struct {
 	now         func() time.Time
 	onChange    func(key string, from, to breaker.State)
 	gates       *registry.Map[*Gate]
+	shared      *sharedState // nil: none
+	jitter      func(n int64) int64
 }
 
 // Bounds of the gates held; the breakers and limiters have their own.
@@ -92,7 +100,15 @@ func New(c Config) (*Set, error) {
 	if s.limits, err = ratelimit.New(c.Limits); err != nil {
 		return nil, err
 	}
-	s.gates = registry.New(maxGates, gateIdle, newGate)
+	s.gates = registry.New(maxGates, gateIdle, func(key string) *Gate {
+		g := &Gate{key: key, changed: make(chan struct{}), set: s}
+		g.pace.init()
+		return g
+	})
+	s.jitter = rand.Int64N
+	if c.Shared != nil {
+		s.shared = &sharedState{s: c.Shared, onChange: c.OnSharedChange}
+	}
 	return s, nil
 }
 
@@ -160,16 +176,29 @@ type Gate struct {
 	acked      int32           // recovery: successes since the window last grew, past ssthresh
 	minLat     time.Duration   // recovery: the fastest answer since it began
 
-	hold atomic.Int64 // Unix nanoseconds until which the key is spent; 0: none
+	hold       deadline // Unix nanoseconds until which the key is spent; 0: none
+	remoteOpen deadline // until which a fleet member found the key's breaker open
+	set        *Set
+	share      share // the local share of the fleet's limits, while the shared state is down
 
 	pace  pacer
 	quota quota
 }
 
-func newGate(key string) *Gate {
-	g := &Gate{key: key, changed: make(chan struct{})}
-	g.pace.init()
-	return g
+// deadline is a time, in Unix nanoseconds, that only ever moves later.
+type deadline struct{ atomic.Int64 }
+
+// extend moves d to u if u is later, and reports whether it did.
+func (d *deadline) extend(u int64) bool {
+	for {
+		old := d.Load()
+		if u <= old {
+			return false
+		}
+		if d.CompareAndSwap(old, u) {
+			return true
+		}
+	}
 }
 
 // wake lets every waiting call ask again. g.mu must be held.
@@ -182,11 +211,13 @@ func (g *Gate) wakeLocked() {
 // breaker lock held.
 func (s *Set) breakerChanged(key string, from, to breaker.State) {
 	if g, ok := s.gates.Peek(key); ok {
+		var raise time.Time
 		g.mu.Lock()
 		switch to {
 		case breaker.Open:
 			g.openUntil = s.now().Add(s.openTimeout)
 			g.recovering.Store(false)
+			raise = g.openUntil
 		case breaker.Closed:
 			if from == breaker.HalfOpen {
 				// Release the calls held meanwhile gradually: as many as
@@ -198,6 +229,9 @@ func (s *Set) breakerChanged(key string, from, to breaker.State) {
 		g.wakeLocked()
 		g.wakeQueueLocked()
 		g.mu.Unlock()
+		if !raise.IsZero() {
+			s.raise(openPrefix, g, raise) // without g.mu: the fleet's answer may come at once
+		}
 	}
 	if s.onChange != nil {
 		s.onChange(key, from, to)
@@ -308,6 +342,9 @@ func (s *Set) Admit(g *Gate, now time.Time, r Request) Admission {
 		}
 		return Admission{Verdict: Wait, Delay: until.Sub(now), Cause: Hold}
 	}
+	if ro := g.remoteOpen.Load(); ro > now.UnixNano() {
+		return s.remoteOpenWait(g, now, r, time.Unix(0, ro))
+	}
 	t := Ticket{g: g, at: now}
 	if g.recovering.Load() {
 		if a, ok := s.recoverySlot(g, now, r, &t); !ok {
@@ -360,6 +397,15 @@ func (s *Set) Admit(g *Gate, now time.Time, r Request) Admission {
 		// window has that much room.
 		if d := t.quota.delay; d >= quotaSlack && d > delay {
 			delay, cause = d, Pace
+		}
+	}
+	if s.shared != nil {
+		a, d, ok := s.takeShared(g, now, r, &t)
+		if !ok {
+			return a
+		}
+		if d > delay {
+			delay, cause = d, Limit
 		}
 	}
 	if delay > 0 && hasDeadline {
@@ -560,13 +606,10 @@ func (t *Ticket) QuotaDue() bool { return t.g != nil && t.g.QuotaDue(t.at) }
 func (g *Gate) Held(now time.Time) bool { return g.hold.Load() > now.UnixNano() }
 
 // HoldUntil holds g's key until until (the quota is spent until a reset):
-// a later time extends the hold, an earlier one leaves it.
+// a later time extends the hold, an earlier one leaves it. A hold that
+// moves is raised to the fleet, when there is one.
 func (g *Gate) HoldUntil(until time.Time) {
-	u := until.UnixNano()
-	for {
-		old := g.hold.Load()
-		if u <= old || g.hold.CompareAndSwap(old, u) {
-			return
-		}
+	if g.hold.extend(until.UnixNano()) && g.set != nil {
+		g.set.raise(holdPrefix, g, until)
 	}
 }

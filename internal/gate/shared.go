@@ -1,0 +1,237 @@
+package gate
+
+import (
+	"context"
+	"math"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/rebound-http/rebound/breaker"
+	"github.com/rebound-http/rebound/ratelimit"
+)
+
+// Shared is the state a fleet's gates share (see rebound.Store): limits
+// enforced across the fleet, and deadlines (holds, open breakers) raised
+// by any member.
+type Shared interface {
+	Take(ctx context.Context, name string, l SharedLimit, n int) (time.Duration, error)
+	Raise(name string, until time.Time)
+	Members() int
+}
+
+// SharedLimit is Rate units per Period, Burst at once.
+type SharedLimit struct {
+	Rate, Burst int
+	Period      time.Duration
+}
+
+// Names of the shared state of a key.
+const (
+	holdPrefix     = "hold/"
+	openPrefix     = "open/"
+	requestsPrefix = "requests/"
+	tokensPrefix   = "tokens/"
+)
+
+// Bounds of the calls to the shared state.
+const (
+	// sharedTimeout bounds one Take: past it the gate decides locally.
+	sharedTimeout = 50 * time.Millisecond
+	// sharedRetry is how long the gate keeps to its local state after the
+	// shared state failed to answer, before it asks again.
+	sharedRetry = 100 * time.Millisecond
+	// sharedJitter spreads the retries of callers told to wait for the
+	// same slot, so that they do not all ask again at once.
+	sharedJitter = 5 * time.Millisecond
+)
+
+// sharedState is a Set's side of its Shared.
+type sharedState struct {
+	s        Shared
+	onChange func(up bool, err error)
+
+	mu   sync.Mutex
+	down bool  // the shared state last failed to answer
+	next int64 // Unix ns before which it is not asked again, while down
+}
+
+// usable reports whether the shared state may be asked at now.
+func (sh *sharedState) usable(now time.Time) bool {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	return !sh.down || now.UnixNano() >= sh.next
+}
+
+// result records the outcome of asking the shared state at now, telling
+// onChange of a transition.
+func (sh *sharedState) result(now time.Time, err error) {
+	sh.mu.Lock()
+	was := sh.down
+	if err != nil {
+		sh.down, sh.next = true, now.Add(sharedRetry).UnixNano()
+	} else {
+		sh.down = false
+	}
+	changed := was != sh.down
+	sh.mu.Unlock()
+	if changed && sh.onChange != nil {
+		sh.onChange(err == nil, err)
+	}
+}
+
+// Deadline applies a deadline raised in the fleet: a hold or an open
+// breaker of a key.
+func (s *Set) Deadline(name string, until time.Time) {
+	switch {
+	case strings.HasPrefix(name, holdPrefix):
+		g := s.gates.Get(name[len(holdPrefix):], s.now())
+		g.hold.extend(until.UnixNano())
+	case strings.HasPrefix(name, openPrefix):
+		g := s.gates.Get(name[len(openPrefix):], s.now())
+		if g.remoteOpen.extend(until.UnixNano()) {
+			g.mu.Lock()
+			g.wakeLocked()
+			g.mu.Unlock()
+		}
+	}
+}
+
+// raise tells the fleet that g's key is held, or its breaker open, until
+// until.
+func (s *Set) raise(prefix string, g *Gate, until time.Time) {
+	if s.shared != nil {
+		s.shared.s.Raise(prefix+g.key, until)
+	}
+}
+
+// remoteOpenWait turns a breaker opened elsewhere in the fleet, until
+// until, into a wait for it, or a refusal when it cannot fit.
+func (s *Set) remoteOpenWait(g *Gate, now time.Time, r Request, until time.Time) Admission {
+	wait := until.Sub(now)
+	if s.failFast || wait > s.maxWait || !r.Deadline.IsZero() && !until.Before(r.Deadline) {
+		return Admission{Verdict: Refuse, Cause: Breaker, Err: &breaker.OpenError{Key: g.key, State: breaker.Open, Until: until}}
+	}
+	return Admission{Verdict: Wait, Delay: wait, Cause: Breaker}
+}
+
+// limits returns the shared limits of g's key for requests and tokens:
+// those its headers told (a window's capacity over its length, less a
+// burst, so that no window of that length gets more than the capacity),
+// or else the configured ones. A zero Period means none.
+func (s *Set) sharedLimits(g *Gate, now time.Time) (req, tok SharedLimit) {
+	q := &g.quota
+	q.mu.Lock()
+	n := now.UnixNano()
+	for _, x := range [...]struct {
+		l   *lane
+		out *SharedLimit
+	}{{&q.req, &req}, {&q.tok, &tok}} {
+		if l := x.l; l.limit > 0 && l.span > 0 && n < l.limitTTL {
+			b := burstOf(l.limit)
+			*x.out = SharedLimit{Rate: int(min(l.limit-int64(b), math.MaxInt32)), Burst: b, Period: l.span}
+			if x.out.Rate < 1 {
+				x.out.Rate = 1
+			}
+		}
+	}
+	q.mu.Unlock()
+	if (req.Period == 0 || tok.Period == 0) && s.limits.Enabled() {
+		cl := s.limits.LimitOf(g.key)
+		rb, tb := cl.Bursts()
+		if req.Period == 0 && cl.Rate > 0 && cl.Rate != rate.Inf {
+			req = SharedLimit{Rate: int(min(math.Ceil(float64(cl.Rate)*60), math.MaxInt32)), Burst: rb, Period: time.Minute}
+		}
+		if tok.Period == 0 && cl.Tokens > 0 {
+			tok = SharedLimit{Rate: int(min(math.Ceil(float64(cl.Tokens)*60), math.MaxInt32)), Burst: tb, Period: time.Minute}
+		}
+	}
+	return req, tok
+}
+
+// takeShared charges the attempt to its key's shared limits. It reports
+// false, with the admission to return, when the attempt must wait or is
+// refused; t is then cancelled. When the shared state cannot answer, the
+// attempt takes its local share of the limits instead.
+func (s *Set) takeShared(g *Gate, now time.Time, r Request, t *Ticket) (Admission, time.Duration, bool) {
+	sh := s.shared
+	req, tok := s.sharedLimits(g, now)
+	if req.Period == 0 && (tok.Period == 0 || r.Cost <= 0) {
+		return Admission{}, 0, true
+	}
+	if sh.usable(now) {
+		ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
+		wait, err := s.takeBoth(ctx, g.key, req, tok, r.Cost)
+		cancel()
+		sh.result(s.now(), err)
+		if err == nil {
+			if wait <= 0 {
+				return Admission{}, 0, true
+			}
+			wait += time.Duration(s.jitter(int64(sharedJitter)))
+			s.Cancel(t, now)
+			if !r.Deadline.IsZero() && !now.Add(wait).Before(r.Deadline) {
+				return Admission{Verdict: Refuse, Cause: Limit, Err: &ratelimit.WaitError{Key: g.key, Wait: wait, Left: r.Deadline.Sub(now)}}, 0, false
+			}
+			return Admission{Verdict: Wait, Delay: wait, Cause: Limit}, 0, false
+		}
+	}
+	// The shared state is down: this member's share of the limits.
+	return Admission{}, g.share.reserve(now, req, tok, r.Cost, sh.s.Members()), true
+}
+
+func (s *Set) takeBoth(ctx context.Context, key string, req, tok SharedLimit, cost int64) (time.Duration, error) {
+	if req.Period > 0 {
+		if w, err := s.shared.s.Take(ctx, requestsPrefix+key, req, 1); err != nil || w > 0 {
+			return w, err
+		}
+	}
+	if tok.Period > 0 && cost > 0 {
+		return s.shared.s.Take(ctx, tokensPrefix+key, tok, int(min(cost, math.MaxInt32)))
+	}
+	return 0, nil
+}
+
+// share is a member's local share of its key's shared limits, used while
+// the shared state does not answer: the limits divided by the members.
+type share struct {
+	mu       sync.Mutex
+	req, tok *rate.Limiter
+	reqOf    SharedLimit
+	tokOf    SharedLimit
+	members  int
+}
+
+// reserve takes a slot, and cost tokens, of the share at now and returns
+// the delay before sending.
+func (sh *share) reserve(now time.Time, req, tok SharedLimit, cost int64, members int) time.Duration {
+	members = max(members, 1)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if members != sh.members || req != sh.reqOf || tok != sh.tokOf {
+		sh.req, sh.tok = shareOf(req, members), shareOf(tok, members)
+		sh.reqOf, sh.tokOf, sh.members = req, tok, members
+	}
+	var d time.Duration
+	if sh.req != nil {
+		d = sh.req.ReserveN(now, 1).DelayFrom(now)
+	}
+	if sh.tok != nil && cost > 0 {
+		c := int(min(cost, math.MaxInt32))
+		if c > sh.tok.Burst() {
+			sh.tok.SetBurstAt(now, c)
+		}
+		d = max(d, sh.tok.ReserveN(now, c).DelayFrom(now))
+	}
+	return d
+}
+
+func shareOf(l SharedLimit, members int) *rate.Limiter {
+	if l.Period <= 0 {
+		return nil
+	}
+	r := rate.Limit(float64(l.Rate) / float64(members) / l.Period.Seconds())
+	return rate.NewLimiter(r, max(1, l.Burst/members))
+}
