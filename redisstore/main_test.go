@@ -25,7 +25,14 @@ var (
 	skipReason string // why the tests that need Redis skip
 )
 
+// quiet drops go-redis's log lines (dial failures, expected when the fault
+// test stops Redis).
+type quiet struct{}
+
+func (quiet) Printf(context.Context, string, ...any) {}
+
 func TestMain(m *testing.M) {
+	redis.SetLogger(quiet{})
 	var own *server
 	if redisAddr = os.Getenv("REBOUND_REDIS_ADDR"); redisAddr == "" {
 		if _, err := exec.LookPath("redis-server"); err != nil {
