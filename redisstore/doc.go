@@ -8,17 +8,18 @@
 //	defer store.Close()
 //	client := &http.Client{Transport: rebound.New(nil, rebound.WithStore(store))}
 //
-// What lives in Redis, under Options.Prefix (P, "rebound:" by default):
+// What lives in Redis, P being Options.Prefix ("rebound:" by default):
 //
-//   - rate:P rate:NAME: the GCRA state of each shared limit
+//   - "rate:" P "rate:" NAME: the GCRA state of the shared limit NAME
 //     (github.com/go-redis/redis_rate, which adds the leading "rate:");
 //     Take is one script call, one round trip;
-//   - P deadline:NAME: the deadline NAME is held until, in Unix
-//     milliseconds, expiring at that time, and the hash P deadlines that
-//     indexes the ones in force; Raise moves a deadline later only, in one
-//     script, and publishes "MILLIS NAME" on the channel P deadlines when it
-//     moved;
-//   - P members: a sorted set of the live Stores, by their last heartbeat.
+//   - P "deadline:" NAME: the deadline NAME is held until, in Unix
+//     milliseconds, expiring then, and the hash P "deadlines" that indexes
+//     the ones in force. Raise moves a deadline later only, in one script,
+//     and when it moved publishes "MILLIS NAME" on the channel P
+//     "deadlines";
+//   - P "members": a sorted set of the live Stores, scored by their last
+//     heartbeat.
 //
 // With a Redis Cluster, put the prefix in braces ("{rebound}:") so that a
 // Store's keys share one slot.

@@ -168,7 +168,9 @@ func honoursContext(rdb redis.UniversalClient) bool {
 }
 
 // Close stops the Store's goroutines and removes it from the members. Raises
-// not yet sent are dropped. It does not close the Redis client.
+// not yet sent are dropped. It waits for a command under way, which a client
+// without ContextTimeoutEnabled ends only at its read timeout. It does not
+// close the Redis client. Close is idempotent.
 func (s *Store) Close() error {
 	s.closed.Do(func() {
 		s.cancel()

@@ -132,9 +132,8 @@ func (s *Store) receive(bo *backoff) bool {
 	ps := s.rdb.Subscribe(s.ctx) // no channel yet: no I/O
 	stop := context.AfterFunc(s.ctx, func() { _ = ps.Close() })
 	defer func() {
-		if stop() {
-			_ = ps.Close()
-		}
+		stop()
+		_ = ps.Close() // closed before the Store's Close returns
 	}()
 	_ = ps.Subscribe(s.ctx, s.key("deadlines")) // on failure, Receive subscribes again
 	got, pinged, replay := false, false, false
