@@ -213,9 +213,11 @@ func (s *Store) Take(ctx context.Context, name string, l rebound.StoreLimit, n i
 
 func (s *Store) allowN(ctx context.Context, name string, l redis_rate.Limit, n int) (*redis_rate.Result, error) {
 	key := s.key("rate:", name)
-	if s.ctxTimeouts {
+	if s.ctxTimeouts || ctx.Done() == nil {
 		return s.limiter.AllowN(ctx, key, l, n)
 	}
+	// rdb would outlast ctx: stop waiting at its end, and leave the
+	// command to the client's read timeout.
 	type result struct {
 		res *redis_rate.Result
 		err error
