@@ -26,6 +26,9 @@ type client struct {
 	config string
 	// attempts is the most requests the client sends for one call.
 	attempts int
+	// newWithStore, when set, builds the client sharing its gates through
+	// st; it runs only with -redis.
+	newWithStore func(base http.RoundTripper, st rebound.Store) *http.Client
 	// delays are the waits before attempts 2, 3, … (upper bounds when
 	// jittered, server hints aside); they bound the attempts a call deadline
 	// leaves room for.
@@ -50,6 +53,9 @@ const (
 	// clientReboundFailFast is rebound with breaker.Settings{FailFast:
 	// true}; it runs only when -clients names it.
 	clientReboundFailFast = "rebound-failfast"
+	// clientReboundFleet is rebound sharing its gates through Redis
+	// (redisstore): with -replicas N, the replicas behave as one client.
+	clientReboundFleet = "rebound-redis"
 )
 
 // naiveDelay is the naive loop's fixed wait between attempts.
@@ -99,6 +105,15 @@ func clients() []client {
 			delays: []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second},
 			new: func(base http.RoundTripper) *http.Client {
 				return &http.Client{Transport: rebound.New(base)}
+			},
+		},
+		{
+			name: clientReboundFleet, optional: true,
+			config: "`rebound.New(base, rebound.WithStore(store))`, one `redisstore.Store` (and Redis client) per replica on the `-redis` server: defaults, the gates shared through Redis", attempts: 4,
+			delays: []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second},
+			new:    func(http.RoundTripper) *http.Client { panic("rebound-redis needs a Store") },
+			newWithStore: func(base http.RoundTripper, st rebound.Store) *http.Client {
+				return &http.Client{Transport: rebound.New(base, withStore(st))}
 			},
 		},
 		{

@@ -45,6 +45,8 @@ type config struct {
 	timeout   time.Duration
 	out       string
 	long      bool
+	replicas  int
+	redis     string
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -58,6 +60,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.Uint64Var(&c.seed, "seed", 1, "seed of every random choice (schedule and upstream faults)")
 	fs.DurationVar(&c.timeout, "timeout", 5*time.Second, "deadline of each call, from its intended send time")
 	fs.StringVar(&c.out, "out", "results", "output folder for results.md and the charts")
+	fs.IntVar(&c.replicas, "replicas", 1, "run each client as this many independent replicas, the calls dealt among them (the fleet of a provider key)")
+	fs.StringVar(&c.redis, "redis", "", "address of a Redis server for the "+clientReboundFleet+" client (its replicas share their gates there)")
 	fs.BoolVar(&c.long, "long", false, "literature-faithful timings: 40s windows, the overload capacity cut lasts 10s")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: go -C bench run . [flags]\n\nScenarios: %s\nClients: %s\n\nFlags:\n",
@@ -80,6 +84,16 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	if c.rate <= 0 {
 		errs = append(errs, fmt.Errorf("-rate %g must be positive", c.rate))
+	}
+	if c.replicas < 1 {
+		errs = append(errs, fmt.Errorf("-replicas %d must be at least 1", c.replicas))
+	}
+	if slices.Contains(c.clients, clientReboundFleet) {
+		if c.redis == "" {
+			errs = append(errs, fmt.Errorf("client %s needs -redis host:port", clientReboundFleet))
+		} else if err := checkRedis(c.redis); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if c.timeout <= 0 {
 		errs = append(errs, fmt.Errorf("-timeout %v must be positive", c.timeout))

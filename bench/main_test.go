@@ -65,7 +65,7 @@ func TestParseFlags(t *testing.T) {
 
 func TestAttemptsWithin(t *testing.T) {
 	want := map[string][2]int{ // attempts within 5 s and within 1 minute
-		clientBare: {1, 1}, clientNaive: {3, 3}, clientRetryable: {3, 5}, clientFailsafe: {3, 4}, clientRebound: {4, 4}, clientReboundFailFast: {4, 4},
+		clientBare: {1, 1}, clientNaive: {3, 3}, clientRetryable: {3, 5}, clientFailsafe: {3, 4}, clientRebound: {4, 4}, clientReboundFailFast: {4, 4}, clientReboundFleet: {4, 4},
 	}
 	for _, c := range clients() {
 		got := [2]int{c.attemptsWithin(5 * time.Second), c.attemptsWithin(time.Minute)}
@@ -186,7 +186,16 @@ func TestRunOneMeasuresEveryClient(t *testing.T) {
 	for _, c := range clients() {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel() // each run has its own upstream and transport
-			r, err := runOne(context.Background(), s, c, 1, time.Second, nil)
+			fl := fleetOptions{}
+			if c.newWithStore != nil {
+				// Two replicas sharing their gates on the Redis server CI
+				// starts (.ci/run), or none: then the client cannot run.
+				if fl.redis = os.Getenv("REBOUND_REDIS_ADDR"); fl.redis == "" {
+					t.Skip("REBOUND_REDIS_ADDR not set: no Redis server for " + c.name)
+				}
+				fl.replicas = 2
+			}
+			r, err := runOne(context.Background(), s, c, 1, time.Second, fl, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -296,7 +305,7 @@ func TestRunOneTailAndSizes(t *testing.T) {
 		ht.next = base
 		return &http.Client{Transport: ht}
 	}}
-	r, err := runOne(context.Background(), s, c, 1, 5*time.Second, nil)
+	r, err := runOne(context.Background(), s, c, 1, 5*time.Second, fleetOptions{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -318,5 +327,22 @@ func TestRunOneTailAndSizes(t *testing.T) {
 	defer ht.mu.Unlock()
 	if len(ht.maxTokens) != 5 || ht.maxTokens[0] != 0 {
 		t.Errorf("max_tokens sent: %v, want the five sizes of the tokens scenario", ht.maxTokens)
+	}
+}
+
+func TestFleetDealsCallsAmongReplicas(t *testing.T) {
+	s := shortScenario(t, sim.Flaky, 400)
+	var c client
+	for _, x := range clients() {
+		if x.name == clientRebound {
+			c = x
+		}
+	}
+	r, err := runOne(context.Background(), s, c, 1, time.Second, fleetOptions{replicas: 3}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Replicas != 3 || r.Calls < 130 || r.SuccessRate < 0.5 {
+		t.Fatalf("fleet of 3: %d replicas, %d calls, success %.2f", r.Replicas, r.Calls, r.SuccessRate)
 	}
 }

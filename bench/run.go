@@ -15,6 +15,13 @@ import (
 	"github.com/rebound-http/rebound/bench/sim"
 )
 
+// fleetOptions say how many replicas of a client a run builds, and the
+// Redis server the ones that share their gates use.
+type fleetOptions struct {
+	replicas int
+	redis    string
+}
+
 // bucket is the width of the time buckets of amplification and recovery.
 const bucket = 250 * time.Millisecond
 
@@ -47,7 +54,7 @@ func sizeSeed(seed uint64, scenario string) *rand.Rand {
 
 // runOne runs client c on scenario s against a fresh upstream; progress, if
 // not nil, is given the runner so the caller can show its counters.
-func runOne(ctx context.Context, s sim.Scenario, c client, seed uint64, timeout time.Duration, progress func(*load.Runner)) (report.Run, error) {
+func runOne(ctx context.Context, s sim.Scenario, c client, seed uint64, timeout time.Duration, fl fleetOptions, progress func(*load.Runner)) (report.Run, error) {
 	var bursts []load.Burst
 	if s.Burst > 0 {
 		bursts = append(bursts, load.Burst{At: s.Fault.Start, N: s.Burst})
@@ -81,7 +88,12 @@ func runOne(ctx context.Context, s sim.Scenario, c client, seed uint64, timeout 
 	base := newBaseTransport()
 	defer base.CloseIdleConnections()
 
-	target := &load.HTTPTarget{Client: c.new(base), URLs: urls, Models: s.Models, Stream: s.Stream, ErrKind: errKind}
+	hc, closeClient, err := newClient(c, base, fl.replicas, fl.redis, s.Name)
+	if err != nil {
+		return report.Run{}, err
+	}
+	defer closeClient()
+	target := &load.HTTPTarget{Client: hc, URLs: urls, Models: s.Models, Stream: s.Stream, ErrKind: errKind}
 	runner := &load.Runner{Start: start, Timeout: timeout, Do: target.Do}
 	if progress != nil {
 		progress(runner)
@@ -102,7 +114,7 @@ func runOne(ctx context.Context, s sim.Scenario, c client, seed uint64, timeout 
 	}
 	// Amplification counts the measured calls' requests only: not the
 	// warm-up's late retries, not the tail's.
-	var attempts, throttled int
+	var attempts, throttled, tokens int
 	for _, call := range calls {
 		if !measured[call.ID] {
 			continue
@@ -112,7 +124,11 @@ func runOne(ctx context.Context, s sim.Scenario, c client, seed uint64, timeout 
 		run.Early += st.Early
 		run.FatalRetried += st.FatalRetried
 		throttled += st.Throttled
+		tokens += st.Tokens
 	}
+	run.Replicas = max(fl.replicas, 1)
+	run.RequestLimit, run.TokenLimit = s.RequestLimit, s.TokenLimit
+	run.TokenRate = float64(tokens) / s.Measure.Seconds()
 	if sum.Calls > 0 {
 		run.AmpMean = float64(attempts) / float64(sum.Calls)
 	}
@@ -120,11 +136,16 @@ func runOne(ctx context.Context, s sim.Scenario, c client, seed uint64, timeout 
 		run.Throttled = float64(throttled) / float64(attempts)
 	}
 	var arrivals []time.Duration
+	var inWindow int
 	for _, a := range up.Arrivals() {
+		if a.T >= 0 && a.T < s.Measure {
+			inWindow++
+		}
 		if a.Call < uint64(len(measured)) && measured[a.Call] {
 			arrivals = append(arrivals, a.T)
 		}
 	}
+	run.UpstreamRate = float64(inWindow) / s.Measure.Seconds()
 	run.AmpSeries = load.Amplification(arrivals, calls, s.Measure, bucket)
 	for _, v := range run.AmpSeries {
 		run.AmpPeak = max(run.AmpPeak, v)
@@ -153,7 +174,7 @@ func runAll(ctx context.Context, scenarios []sim.Scenario, cls []client, cfg con
 		go func() {
 			defer wg.Done()
 			defer close(done)
-			runs[i], errs[i] = runOne(ctx, s, c, cfg.seed, cfg.timeout, func(r *load.Runner) {
+			runs[i], errs[i] = runOne(ctx, s, c, cfg.seed, cfg.timeout, fleetOptions{cfg.replicas, cfg.redis}, func(r *load.Runner) {
 				prog.attach(line, r)
 				started <- r
 			})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"net/http"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -12,9 +13,9 @@ import (
 	"github.com/rebound-http/rebound/redisstore"
 )
 
-// A Store shares a key's limit, holds and breaker verdicts across the
-// replicas that use one Redis. The Transport drives it (rebound.WithStore);
-// here it is called directly. It needs a Redis, so it does not run as a
+// Every replica of a service gives its Transport a Store on the same
+// Redis: the replicas then share each key's request and token limits, its
+// holds and its breaker verdicts. It needs a Redis, so it does not run as a
 // test.
 func Example() {
 	rdb := redis.NewClient(&redis.Options{
@@ -28,21 +29,34 @@ func Example() {
 	}
 	defer store.Close()
 
-	var s rebound.Store = store
-	cancel := s.Subscribe(func(name string, until time.Time) {
-		fmt.Println(name, "held until", until)
+	client := &http.Client{Transport: rebound.New(nil, rebound.WithStore(store))}
+	_ = client // use it as any *http.Client, or hand it to an SDK
+	fmt.Println(store.Members(), "replicas share the gates")
+}
+
+// The Store's own operations, as the Transport calls them.
+func ExampleStore_Take() {
+	rdb := redis.NewClient(&redis.Options{Addr: "localhost:6379", ContextTimeoutEnabled: true})
+	defer rdb.Close()
+	store, err := redisstore.New(rdb, redisstore.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+
+	cancel := store.Subscribe(func(name string, until time.Time) {
+		fmt.Println(name, "until", until)
 	})
 	defer cancel()
 
 	ctx, done := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer done()
-	wait, err := s.Take(ctx, "api.openai.com/gpt-4o", rebound.StoreLimit{Rate: 500, Burst: 50, Period: time.Minute}, 1)
+	wait, err := store.Take(ctx, "requests/api.openai.com/gpt-4o", rebound.StoreLimit{Rate: 500, Burst: 10, Period: time.Minute}, 1)
 	switch {
 	case err != nil:
 		fmt.Println("Redis away, fall back to a local share:", err)
 	case wait > 0:
 		fmt.Println("over the fleet's limit; ask again in", wait)
 	}
-	s.Raise("api.openai.com/gpt-4o", time.Now().Add(30*time.Second)) // e.g. its quota is spent
-	fmt.Println(s.Members(), "replicas share the key")
+	store.Raise("hold/api.openai.com/gpt-4o", time.Now().Add(30*time.Second)) // its quota is spent
 }

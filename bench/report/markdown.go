@@ -58,6 +58,23 @@ func Table(w io.Writer, r Report) error {
 				100*t.Success, 100*t.MeasuredSuccess, t.PerCall, t.MeasuredPerCall)
 		}
 	}
+	var quotaRuns []Run
+	for _, run := range r.Runs {
+		if run.RequestLimit > 0 || run.TokenLimit > 0 {
+			quotaRuns = append(quotaRuns, run)
+		}
+	}
+	if len(quotaRuns) > 0 {
+		fmt.Fprintln(bw)
+		fmt.Fprintln(bw, "Against the provider's quota (upstream requests per second in the measured window, and tokens per second accepted for the measured calls, beside the quota):")
+		fmt.Fprintln(bw)
+		fmt.Fprintln(bw, "| scenario | client | replicas | upstream req/s | quota req/s | tokens/s | quota tokens/s | 429s |")
+		fmt.Fprintln(bw, "|---|---|---:|---:|---:|---:|---:|---:|")
+		for _, run := range quotaRuns {
+			fmt.Fprintf(bw, "| %s | %s | %d | %.1f | %s | %.0f | %s | %.1f%% |\n", run.Scenario, run.Client, max(run.Replicas, 1),
+				run.UpstreamRate, quotaCell(run.UpstreamRate, run.RequestLimit, "%.1f"), run.TokenRate, quotaCell(run.TokenRate, run.TokenLimit, "%.0f"), 100*run.Throttled)
+		}
+	}
 	fmt.Fprintln(bw)
 	fmt.Fprintln(bw, "Failed calls by kind:")
 	fmt.Fprintln(bw)
@@ -67,6 +84,14 @@ func Table(w io.Writer, r Report) error {
 		fmt.Fprintf(bw, "| %s | %s | %s |\n", run.Scenario, run.Client, failures(run.Failures))
 	}
 	return bw.Flush()
+}
+
+// quotaCell shows a quota and how far rate is from it; "–" for none.
+func quotaCell(rate, limit float64, format string) string {
+	if limit <= 0 {
+		return "–"
+	}
+	return fmt.Sprintf(format+" (%+.1f%%)", limit, 100*(rate/limit-1))
 }
 
 // Markdown writes the full results document: settings, the table, the

@@ -74,6 +74,14 @@ type Run struct {
 	Bucket           time.Duration
 	// Throttled is the share of the upstream requests answered 429.
 	Throttled float64
+	// Replicas is how many independent instances of the client ran, the
+	// calls dealt among them.
+	Replicas int
+	// UpstreamRate is the upstream requests per second in the measured
+	// window, and TokenRate the tokens per second accepted for the
+	// measured calls; RequestLimit and TokenLimit the provider's quota per
+	// second, when the scenario has one.
+	UpstreamRate, TokenRate, RequestLimit, TokenLimit float64
 	// Early counts retries sent before the server's hint expired;
 	// FatalRetried retries of an answer documented as not retryable.
 	Early, FatalRetried int

@@ -153,6 +153,10 @@ type Scenario struct {
 	// tokens and its max_tokens. Nil means the default body.
 	Sizes func(r *rand.Rand) (promptTokens, maxTokens int)
 
+	// RequestLimit and TokenLimit are the provider's quota, per second, in
+	// the scenarios that tell one (quota, tokens); zero elsewhere.
+	RequestLimit, TokenLimit float64
+
 	// meter says whether the upstream reads each request's body to charge
 	// it tokens (see Charge).
 	meter       bool
@@ -289,6 +293,7 @@ func Scenarios(o Options) []Scenario {
 	requests := int(quotaShare * o.Rate * qw.Seconds())
 	quota := base(Quota, fmt.Sprintf("fixed-window quota of %d requests per %v told on every response (x-ratelimit-*-requests, -tokens), offered 120%% of it; 429 with Retry-After, retry-after-ms", requests, qw), "m-quota")
 	quota.meter = true
+	quota.RequestLimit = float64(requests) / qw.Seconds()
 	quota.newBehavior = func() Behavior {
 		return newQuota(1, qw, requests, generous(o.Rate*qw.Seconds()*(2+defaultMaxTokens)), false)
 	}
@@ -297,6 +302,7 @@ func Scenarios(o Options) []Scenario {
 	budget := int(math.Round(quotaShare*o.Rate*qw.Seconds()*meanCharge()/1000) * 1000)
 	tokens := base(Tokens, fmt.Sprintf("fixed-window quota of %d tokens per %v (prompt estimate + max_tokens per request) told on every response, offered 120%% of it with varied prompts and max_tokens; 429 with Retry-After, retry-after-ms", budget, qw), "m-tokens")
 	tokens.meter = true
+	tokens.TokenLimit = float64(budget) / qw.Seconds()
 	tokens.Sizes = drawSizes
 	tokens.newBehavior = func() Behavior {
 		return newQuota(1, qw, generous(o.Rate*qw.Seconds()), budget, true)

@@ -32,6 +32,9 @@ type CallStats struct {
 	FatalRetried int
 	// Throttled counts the call's requests answered 429.
 	Throttled int
+	// Tokens is what the call's accepted requests were charged, in
+	// scenarios that meter tokens.
+	Tokens int
 
 	lastFatal bool
 	hintUntil time.Time
@@ -187,6 +190,9 @@ func (u *Upstream) serve(w http.ResponseWriter, r *http.Request, model int) {
 	c.lastFatal = out.Fault != nil && !out.Fault.Retryable
 	if out.Fault != nil && !out.InStream && out.Fault.Status == http.StatusTooManyRequests {
 		c.Throttled++
+	}
+	if out.Fault == nil {
+		c.Tokens += tokens
 	}
 	c.hintUntil = time.Time{}
 	if hint > 0 {

@@ -359,6 +359,18 @@ func (s *Set) Admit(g *Gate, now time.Time, r Request) Admission {
 	t.breaker = bt
 	var delay time.Duration
 	var cause Cause
+	if s.shared != nil {
+		// The fleet's limits first: a call told to wait for them must not
+		// have taken the local slots meanwhile.
+		a, d, ok := s.takeShared(g, now, r, &t)
+		if !ok {
+			return a
+		}
+		delay, cause = d, Limit
+		if d == 0 {
+			cause = None
+		}
+	}
 	if g.pace.active.Load() {
 		t.pace = g.pace.reserve(now)
 		t.measured = true
@@ -399,15 +411,7 @@ func (s *Set) Admit(g *Gate, now time.Time, r Request) Admission {
 			delay, cause = d, Pace
 		}
 	}
-	if s.shared != nil {
-		a, d, ok := s.takeShared(g, now, r, &t)
-		if !ok {
-			return a
-		}
-		if d > delay {
-			delay, cause = d, Limit
-		}
-	}
+
 	if delay > 0 && hasDeadline {
 		// Refuse what cannot be answered before the deadline: the wait,
 		// and the time an answer usually takes, must fit.

@@ -130,7 +130,7 @@ func (s *Set) sharedLimits(g *Gate, now time.Time) (req, tok SharedLimit) {
 		out *SharedLimit
 	}{{&q.req, &req}, {&q.tok, &tok}} {
 		if l := x.l; l.limit > 0 && l.span > 0 && n < l.limitTTL {
-			b := burstOf(l.limit)
+			b := sharedBurst(l.limit)
 			*x.out = SharedLimit{Rate: int(min(l.limit-int64(b), math.MaxInt32)), Burst: b, Period: l.span}
 			if x.out.Rate < 1 {
 				x.out.Rate = 1
@@ -149,6 +149,13 @@ func (s *Set) sharedLimits(g *Gate, now time.Time) (req, tok SharedLimit) {
 		}
 	}
 	return req, tok
+}
+
+// sharedBurst is the burst of a shared limit of capacity c per window: a
+// fiftieth of it, so that the fleet's steady rate is 98% of the capacity
+// and no window of that length ever gets more than the capacity.
+func sharedBurst(c int64) int {
+	return int(min(max(c/50, 1), math.MaxInt32))
 }
 
 // takeShared charges the attempt to its key's shared limits. It reports
