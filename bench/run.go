@@ -114,7 +114,7 @@ func runOne(ctx context.Context, s sim.Scenario, c client, seed uint64, timeout 
 	}
 	// Amplification counts the measured calls' requests only: not the
 	// warm-up's late retries, not the tail's.
-	var attempts, throttled, tokens int
+	var attempts, throttled int
 	for _, call := range calls {
 		if !measured[call.ID] {
 			continue
@@ -124,11 +124,9 @@ func runOne(ctx context.Context, s sim.Scenario, c client, seed uint64, timeout 
 		run.Early += st.Early
 		run.FatalRetried += st.FatalRetried
 		throttled += st.Throttled
-		tokens += st.Tokens
 	}
 	run.Replicas = max(fl.replicas, 1)
 	run.RequestLimit, run.TokenLimit = s.RequestLimit, s.TokenLimit
-	run.TokenRate = float64(tokens) / s.Measure.Seconds()
 	if sum.Calls > 0 {
 		run.AmpMean = float64(attempts) / float64(sum.Calls)
 	}
@@ -136,16 +134,18 @@ func runOne(ctx context.Context, s sim.Scenario, c client, seed uint64, timeout 
 		run.Throttled = float64(throttled) / float64(attempts)
 	}
 	var arrivals []time.Duration
-	var inWindow int
+	var inWindow, windowTokens int
 	for _, a := range up.Arrivals() {
 		if a.T >= 0 && a.T < s.Measure {
 			inWindow++
+			windowTokens += a.Tokens
 		}
 		if a.Call < uint64(len(measured)) && measured[a.Call] {
 			arrivals = append(arrivals, a.T)
 		}
 	}
 	run.UpstreamRate = float64(inWindow) / s.Measure.Seconds()
+	run.TokenRate = float64(windowTokens) / s.Measure.Seconds()
 	run.AmpSeries = load.Amplification(arrivals, calls, s.Measure, bucket)
 	for _, v := range run.AmpSeries {
 		run.AmpPeak = max(run.AmpPeak, v)

@@ -66,7 +66,7 @@ func Table(w io.Writer, r Report) error {
 	}
 	if len(quotaRuns) > 0 {
 		fmt.Fprintln(bw)
-		fmt.Fprintln(bw, "Against the provider's quota (upstream requests per second in the measured window, and tokens per second accepted for the measured calls, beside the quota):")
+		fmt.Fprintln(bw, "Against the provider's quota (upstream requests per second, and tokens per second accepted, in the measured window, beside the quota):")
 		fmt.Fprintln(bw)
 		fmt.Fprintln(bw, "| scenario | client | replicas | upstream req/s | quota req/s | tokens/s | quota tokens/s | 429s |")
 		fmt.Fprintln(bw, "|---|---|---:|---:|---:|---:|---:|---:|")

@@ -129,6 +129,9 @@ func (u *Upstream) Call(id uint64) CallStats {
 type Arrival struct {
 	// T is the arrival time, measured from the start of the measured window.
 	T time.Duration
+	// Tokens is what the request was charged when it was accepted, in
+	// scenarios that meter tokens; zero for one refused.
+	Tokens int
 	// Call is the request's call id.
 	Call uint64
 }
@@ -173,6 +176,7 @@ func (u *Upstream) serve(w http.ResponseWriter, r *http.Request, model int) {
 		}
 	}
 	u.arrivals = append(u.arrivals, Arrival{T: t, Call: id})
+	arrival := len(u.arrivals) - 1
 	u.mu.Unlock()
 
 	n := u.inflight[model].Add(1)
@@ -193,6 +197,7 @@ func (u *Upstream) serve(w http.ResponseWriter, r *http.Request, model int) {
 	}
 	if out.Fault == nil {
 		c.Tokens += tokens
+		u.arrivals[arrival].Tokens = tokens
 	}
 	c.hintUntil = time.Time{}
 	if hint > 0 {
