@@ -5,8 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/time/rate"
-
 	"github.com/rebound-http/rebound/classify"
 	"github.com/rebound-http/rebound/ratelimit"
 )
@@ -139,15 +137,6 @@ func TestInFlightCountsAgainstWhatIsLeft(t *testing.T) {
 	if n := g.quota.req.inflight.Load(); n != 0 {
 		t.Fatalf("%d still counted in flight after every answer", n)
 	}
-}
-
-func paceOf(g *Gate, l *lane) (rate.Limit, bool) {
-	g.quota.mu.Lock()
-	defer g.quota.mu.Unlock()
-	if l.lim == nil {
-		return 0, false
-	}
-	return l.lim.Limit(), true
 }
 
 func TestHeadersAreReadEveryResponseOnlyNearTheLimit(t *testing.T) {
