@@ -149,4 +149,3 @@ func (r *replay) bytes(req *http.Request, limit int64) ([]byte, bool) {
 	}
 	return nil, false
 }
-

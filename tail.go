@@ -176,7 +176,9 @@ var ErrFirstEventTimeout error = firstEventTimeout{}
 
 type firstEventTimeout struct{}
 
-func (firstEventTimeout) Error() string   { return "rebound: no first event within the first-event timeout" }
+func (firstEventTimeout) Error() string {
+	return "rebound: no first event within the first-event timeout"
+}
 func (firstEventTimeout) Timeout() bool   { return true }
 func (firstEventTimeout) Temporary() bool { return true }
 
