@@ -81,7 +81,7 @@ func runOne(ctx context.Context, s sim.Scenario, c client, seed uint64, timeout 
 	base := newBaseTransport()
 	defer base.CloseIdleConnections()
 
-	target := &load.HTTPTarget{Client: c.new(base), URLs: urls, Models: s.Models, Stream: s.Stream, ErrKind: errKind}
+	target := &load.HTTPTarget{Client: c.new(base, upstream{Models: s.Models, URLs: urls}), URLs: urls, Models: s.Models, Stream: s.Stream, ErrKind: errKind}
 	runner := &load.Runner{Start: start, Timeout: timeout, Do: target.Do}
 	if progress != nil {
 		progress(runner)
