@@ -18,7 +18,7 @@ const (
 
 // halfLife is how many samples pass before the weight of the older ones is
 // halved: the estimate follows the last few hundred answers.
-const halfLife = 256
+const halfLife = 512
 
 // Histogram is a decaying histogram of durations. The zero value is empty
 // and ready to use; it is safe for concurrent use, and Observe takes no lock
