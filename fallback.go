@@ -54,7 +54,7 @@ func (c *call) fallBack(resp *http.Response, err error, why Reason) (*http.Respo
 		)
 		if alt.Transport == nil {
 			sub := call{t: t, req: freq, ctx: freq.Context(), sched: t.policy.Start(), chain: c.chain[i+1:], sub: true, extra: sent}
-			r, e, more, why = sub.run()
+			r, why, more, e = sub.run()
 			c.attempts += sub.attempts
 			last = sub.last
 		} else {

@@ -240,7 +240,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, &Error{Err: t.err, Reason: ReasonFatal}
 	}
 	c := call{t: t, req: req, ctx: req.Context(), sched: t.policy.Start()}
-	resp, err, fall, why := c.run()
+	resp, why, fall, err := c.run()
 	if fall {
 		return c.fallBack(resp, err, why)
 	}
@@ -250,12 +250,12 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 // run makes the call's attempts to its own key. It returns the answer or
 // the error for the caller, and fall set when the key could not serve the
 // call and its fallback chain should be tried, why saying why.
-func (c *call) run() (_ *http.Response, _ error, fall bool, why Reason) {
+func (c *call) run() (_ *http.Response, why Reason, fall bool, _ error) {
 	t, req := c.t, c.req
 	defer func() { c.attempts += c.sched.Attempts() }()
 	var err error
 	if c.body, err = prepareBody(req, t.policy.MaxBodyBuffer); err != nil {
-		return nil, c.giveUp(fmt.Errorf("reading request body: %w", err), ReasonFatal), false, ReasonFatal
+		return nil, ReasonFatal, false, c.giveUp(fmt.Errorf("reading request body: %w", err), ReasonFatal)
 	}
 	defer func() { c.body.close(req, c.sent) }()
 	now := t.now() // the only clock read of a call that succeeds at once
@@ -302,7 +302,7 @@ func (c *call) run() (_ *http.Response, _ error, fall bool, why Reason) {
 				if !fall {
 					c.observeGiveUp(reason, nil)
 				}
-				return held, nil, fall, reason
+				return held, reason, fall, nil
 			}
 			cause := a.Err
 			if cause == nil {
@@ -312,9 +312,9 @@ func (c *call) run() (_ *http.Response, _ error, fall bool, why Reason) {
 				cause = errors.New(reason.String())
 			}
 			if fall {
-				return nil, c.newError(cause, reason), true, reason
+				return nil, reason, true, c.newError(cause, reason)
 			}
-			return nil, c.giveUp(cause, reason), false, reason
+			return nil, reason, false, c.giveUp(cause, reason)
 		case gate.Wait:
 			if (a.Cause == gate.Breaker || a.Cause == gate.Hold) && c.canFall() {
 				// The key cannot serve now, and another may: do not wait
@@ -324,17 +324,17 @@ func (c *call) run() (_ *http.Response, _ error, fall bool, why Reason) {
 					reason, cause = ReasonQuotaSpent, ErrQuotaSpent
 				}
 				if held != nil {
-					return held, nil, true, reason
+					return held, reason, true, nil
 				}
 				if heldErr != nil {
 					cause = heldErr
 				}
-				return nil, c.newError(cause, reason), true, reason
+				return nil, reason, true, c.newError(cause, reason)
 			}
 			c.observeWait(a.Delay, waitCause(a.Cause, fromHint))
 			if err := t.wait(c.ctx, a.Delay, a.Wake); err != nil {
 				discard(held)
-				return nil, c.giveUp(err, ReasonCanceled), false, ReasonCanceled
+				return nil, ReasonCanceled, false, c.giveUp(err, ReasonCanceled)
 			}
 			now = t.now()
 			continue
@@ -344,7 +344,7 @@ func (c *call) run() (_ *http.Response, _ error, fall bool, why Reason) {
 			if err := t.sleep(c.ctx, a.Delay); err != nil {
 				t.gates.Cancel(&a.Ticket, t.now())
 				discard(held)
-				return nil, c.giveUp(err, ReasonCanceled), false, ReasonCanceled
+				return nil, ReasonCanceled, false, c.giveUp(err, ReasonCanceled)
 			}
 			if now = t.now(); g.Held(now) {
 				// The key's quota was found spent while this call waited
@@ -361,9 +361,9 @@ func (c *call) run() (_ *http.Response, _ error, fall bool, why Reason) {
 			t.gates.Cancel(&a.Ticket, t.now())
 			if held != nil {
 				c.observeGiveUp(ReasonNotReplayable, nil)
-				return held, nil, false, ReasonNotReplayable
+				return held, ReasonNotReplayable, false, nil
 			}
-			return nil, c.giveUp(err, ReasonNotReplayable), false, ReasonNotReplayable
+			return nil, ReasonNotReplayable, false, c.giveUp(err, ReasonNotReplayable)
 		}
 		discard(held)
 		held, heldErr = nil, nil
@@ -381,13 +381,13 @@ func (c *call) run() (_ *http.Response, _ error, fall bool, why Reason) {
 		c.last = d
 		if d.Verdict != classify.Retryable {
 			if err != nil {
-				return nil, c.giveUp(err, ReasonFatal), false, ReasonFatal
+				return nil, ReasonFatal, false, c.giveUp(err, ReasonFatal)
 			}
-			return r, nil, d.Verdict == classify.Fatal && modelFault(d) && c.canFall(), ReasonFatal
+			return r, ReasonFatal, d.Verdict == classify.Fatal && modelFault(d) && c.canFall(), nil
 		}
 		if modelFault(d) && c.canFall() {
 			// Overloaded or unavailable: another model may answer now.
-			return r, nil, true, ReasonAttempts
+			return r, ReasonAttempts, true, nil
 		}
 		now = t.now()
 		wait, stop := c.next(d, now, deadline)
@@ -395,14 +395,14 @@ func (c *call) run() (_ *http.Response, _ error, fall bool, why Reason) {
 			fall := stop != ReasonNotReplayable && c.canFall()
 			if err != nil {
 				if fall {
-					return nil, c.newError(err, stop), true, stop
+					return nil, stop, true, c.newError(err, stop)
 				}
-				return nil, c.giveUp(err, stop), false, stop
+				return nil, stop, false, c.giveUp(err, stop)
 			}
 			if !fall {
 				c.observeGiveUp(stop, nil)
 			}
-			return r, nil, fall, stop
+			return r, stop, fall, nil
 		}
 		fromHint = d.RetryAfter > 0
 		if h := t.obs.OnRetry; h != nil {
