@@ -91,8 +91,11 @@ func New(next http.RoundTripper, opts ...Option) *Transport {
 		if err := cat.Validate(); err != nil {
 			errs = append(errs, err)
 		}
-		if d := c.maxFirstEvent; d > 0 && cat.MaxPeekTime >= 0 && max(cat.MaxPeekTime, classify.DefaultMaxPeekTime) < d ||
-			d > 0 && cat.MaxPeekTime > 0 && cat.MaxPeekTime < d {
+		peek := cat.MaxPeekTime // negative: no bound
+		if peek == 0 {
+			peek = classify.DefaultMaxPeekTime
+		}
+		if d := c.maxFirstEvent; d > 0 && peek > 0 && peek < d {
 			// The peek must wait for the first event as long as the
 			// first-event timeout lets it.
 			cp := *cat
