@@ -212,3 +212,102 @@ func Example_apiError() {
 	// 401 invalid_api_key false
 	// 401 invalid_api_key: Invalid API key sk-proj-… (request id req_42)
 }
+
+// A model that is overloaded falls back to another at the same host: the
+// request is sent again as a copy naming the other model, and the response
+// says which alternative answered.
+func ExampleWithFallback() {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		if strings.Contains(string(b), `"gpt-4o"`) {
+			w.WriteHeader(503)
+			io.WriteString(w, `{"error":{"code":"model_overloaded","message":"try later"}}`)
+			return
+		}
+		io.WriteString(w, `{"model":"gpt-4o-mini","choices":[]}`)
+	}))
+	defer srv.Close()
+
+	tr := rebound.New(nil, rebound.WithFallback("*/gpt-4o", rebound.Alternative{Model: "gpt-4o-mini"}))
+	resp, err := (&http.Client{Transport: tr}).Post(srv.URL+"/v1/chat/completions", "application/json",
+		strings.NewReader(`{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}`))
+	if err != nil {
+		fmt.Println("error:", err)
+		return
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	alt, n := rebound.AnsweredBy(resp)
+	fmt.Println(resp.StatusCode, string(b))
+	fmt.Println("answered by alternative", n, alt.Model)
+	// Output:
+	// 200 {"model":"gpt-4o-mini","choices":[]}
+	// answered by alternative 1 gpt-4o-mini
+}
+
+// A stream that sends its headers and then no event is abandoned after the
+// first-event timeout and asked again.
+func ExampleWithFirstEventTimeout() {
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.ReadAll(r.Body) // a server notices a client gone once it has read the request
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.WriteHeader(200)
+		w.(http.Flusher).Flush()
+		if calls.Add(1) == 1 {
+			<-r.Context().Done() // stalls until the client gives up
+			return
+		}
+		io.WriteString(w, "data: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}]}\n\ndata: [DONE]\n\n")
+	}))
+	defer srv.Close()
+
+	tr := rebound.New(nil,
+		rebound.WithFirstEventTimeout(50*time.Millisecond, "*/gpt-4o*"),
+		rebound.WithRetry(retry.Policy{InitialInterval: 10 * time.Millisecond}))
+	resp, err := (&http.Client{Transport: tr}).Post(srv.URL+"/v1/chat/completions", "application/json",
+		strings.NewReader(`{"model":"gpt-4o","stream":true}`))
+	if err != nil {
+		fmt.Println("error:", err)
+		return
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	fmt.Printf("%d after %d requests: %s", resp.StatusCode, calls.Load(), b)
+	// Output:
+	// 200 after 2 requests: data: {"choices":[{"delta":{"content":"hi"}}]}
+	//
+	// data: [DONE]
+}
+
+// A call whose first attempt has not been answered after the hedge delay
+// is sent a second time; the first good answer wins and the slow attempt
+// is cancelled.
+func ExampleWithHedging() {
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.ReadAll(r.Body) // a server notices a client gone once it has read the request
+		if r.Header.Get("X-Attempt") == "1" {
+			<-r.Context().Done() // a straggler
+			return
+		}
+		calls.Add(1)
+		io.WriteString(w, `{"choices":[{"message":{"content":"hi"}}]}`)
+	}))
+	defer srv.Close()
+
+	// A fixed delay here; zero would mean the key's recent p95 latency.
+	tr := rebound.New(nil, rebound.WithHedging(20*time.Millisecond, "*/gpt-4o-mini"), rebound.WithAttemptHeader("X-Attempt"))
+	resp, err := (&http.Client{Transport: tr}).Post(srv.URL+"/v1/chat/completions", "application/json",
+		strings.NewReader(`{"model":"gpt-4o-mini"}`))
+	if err != nil {
+		fmt.Println("error:", err)
+		return
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	fmt.Println(resp.StatusCode, string(b), "hedges charged:", tr.Stats().Budget.Retries)
+	// Output:
+	// 200 {"choices":[{"message":{"content":"hi"}}]} hedges charged: 1
+}

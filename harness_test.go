@@ -111,6 +111,24 @@ func (c *fakeClock) Slept() []time.Duration {
 	return append([]time.Duration(nil), c.slept...)
 }
 
+// AfterFunc runs f once the clock has been advanced past d from now,
+// unless the returned stop is called first; stop reports whether it was.
+// The pending timer counts as a sleeper.
+func (c *fakeClock) AfterFunc(d time.Duration, f func()) func() bool {
+	ctx, cancel := context.WithCancel(context.Background())
+	var state atomic.Int32 // 0 pending, 1 fired, 2 stopped
+	go func() {
+		if c.Sleep(ctx, d) == nil && state.CompareAndSwap(0, 1) {
+			f()
+		}
+	}()
+	return func() bool {
+		ok := state.CompareAndSwap(0, 2)
+		cancel()
+		return ok
+	}
+}
+
 // instantSleep returns a sleep hook that advances the clock at once, for
 // single-call tests that only need to see how long the Transport waited.
 func (c *fakeClock) instantSleep(ctx context.Context, d time.Duration) error {
@@ -125,6 +143,7 @@ func (c *fakeClock) instantSleep(ctx context.Context, d time.Duration) error {
 // sleeps, otherwise sleeps advance the clock at once.
 func withClock(tr *Transport, c *fakeClock, blocking bool) *Transport {
 	tr.now = c.Now
+	tr.after = c.AfterFunc
 	if blocking {
 		tr.sleep = c.Sleep
 	} else {

@@ -31,6 +31,9 @@ type Observer struct {
 	// answering and the Transport falls back to its local state, and when
 	// it answers again.
 	OnStore func(StoreEvent)
+	// OnFallback is called when a call goes to the next alternative of its
+	// fallback chain (see WithFallback), before it is sent.
+	OnFallback func(FallbackEvent)
 }
 
 // AttemptEvent describes one attempt.
@@ -41,6 +44,9 @@ type AttemptEvent struct {
 	Attempt  int               // 1 for the first
 	Decision classify.Decision // what the answer meant
 	Duration time.Duration     // from sending to the classified answer
+	// Hedge is set for the second copy of a hedged attempt (see
+	// WithHedging); it carries the same Attempt number as the first.
+	Hedge bool
 }
 
 // RetryEvent describes a retry about to be waited for.
@@ -75,13 +81,29 @@ type GiveUpEvent struct {
 	Err      error             // the error returned to the caller, nil if a response was
 }
 
+// FallbackEvent describes a call going to an alternative of its fallback
+// chain.
+type FallbackEvent struct {
+	// Context is the call's context: its deadline, values and trace span.
+	Context context.Context
+	// Key is the key that could not serve the call, and To the key of the
+	// alternative it goes to.
+	Key, To string
+	// Alternative is the alternative's place in the chain, 1 for the first.
+	Alternative int
+	// Reason says why Key stopped: ReasonAttempts for a retryable or
+	// model-fault answer, ReasonCircuitOpen, ReasonQuotaSpent, and so on.
+	Reason   Reason
+	Decision classify.Decision // the last answer of Key, if any
+}
+
 // BreakerEvent describes a circuit breaker's change of state.
 type BreakerEvent struct {
 	Key      string
 	From, To breaker.State
 }
 
-// SlogObserver returns an Observer that logs retries and give-ups at Info and
+// SlogObserver returns an Observer that logs retries, fallbacks and give-ups at Info and
 // breaker changes at Warn to l, and attempts and waits at Debug, with the
 // call's context (its trace span, for handlers that read it). Messages carry the key,
 // status, provider code and request id, never a credential.
@@ -122,6 +144,10 @@ func SlogObserver(l *slog.Logger) Observer {
 				attrs = append(attrs, slog.String("error", classify.Redact(e.Err.Error())))
 			}
 			l.LogAttrs(e.Context, slog.LevelInfo, "rebound give up", attrs...)
+		},
+		OnFallback: func(e FallbackEvent) {
+			l.LogAttrs(e.Context, slog.LevelInfo, "rebound fallback", slog.String("key", e.Key), slog.String("to", e.To),
+				slog.Int("alternative", e.Alternative), slog.String("reason", e.Reason.String()), decision(e.Decision))
 		},
 		OnBreakerChange: func(e BreakerEvent) {
 			l.LogAttrs(ctx, slog.LevelWarn, "rebound breaker", slog.String("key", e.Key),

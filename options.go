@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/textproto"
+	"time"
 
 	"github.com/rebound-http/rebound/breaker"
 	"github.com/rebound-http/rebound/classify"
@@ -36,6 +37,10 @@ type config struct {
 	observer      Observer
 	idemHeader    string
 	attemptHeader string
+	firstEvent    []durationRule
+	maxFirstEvent time.Duration
+	fallbacks     []chainRule
+	hedges        []durationRule
 	errs          []error
 }
 

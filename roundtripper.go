@@ -10,6 +10,7 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/rebound-http/rebound/breaker"
@@ -36,11 +37,13 @@ type Transport struct {
 	obs        Observer
 	idemHeader string
 	attHeader  string
+	tail       *tailRules // per-key first-event timeouts, fallbacks, hedges; nil for none
 
 	// Time, injected by tests; time.Now and a timer otherwise. The gates
 	// read the same clock.
 	now   func() time.Time
 	sleep func(ctx context.Context, d time.Duration) error
+	after func(d time.Duration, f func()) (stop func() bool) // time.AfterFunc
 }
 
 // New returns a Transport that sends requests through next, or through
@@ -72,8 +75,8 @@ func New(next http.RoundTripper, opts ...Option) *Transport {
 		}
 		o(&c)
 	}
-	t := &Transport{next: next, now: time.Now, sleep: sleep, obs: c.observer,
-		idemHeader: c.idemHeader, attHeader: c.attemptHeader}
+	t := &Transport{next: next, now: time.Now, sleep: sleep, after: afterFunc, obs: c.observer,
+		idemHeader: c.idemHeader, attHeader: c.attemptHeader, tail: newTailRules(&c)}
 	var errs []error
 	errs = append(errs, c.errs...)
 	if err := c.policy.Validate(); err != nil {
@@ -87,6 +90,17 @@ func New(next http.RoundTripper, opts ...Option) *Transport {
 	if cat, ok := t.classifier.(*classify.Catalog); ok {
 		if err := cat.Validate(); err != nil {
 			errs = append(errs, err)
+		}
+		peek := cat.MaxPeekTime // negative: no bound
+		if peek == 0 {
+			peek = classify.DefaultMaxPeekTime
+		}
+		if d := c.maxFirstEvent; d > 0 && peek > 0 && peek < d {
+			// The peek must wait for the first event as long as the
+			// first-event timeout lets it.
+			cp := *cat
+			cp.MaxPeekTime = d
+			t.classifier = &cp
 		}
 	}
 	t.keyFunc = c.keyFunc
@@ -219,6 +233,12 @@ type call struct {
 	idem  string
 	sent  bool // the caller's body reached the inner transport
 	last  classify.Decision
+
+	rules    *keyRules     // the key's per-key options; nil for none
+	chain    []Alternative // the fallbacks left to the call
+	sub      bool          // the call of a fallback: not a new call
+	extra    bool          // charge its first attempt to the retry budget
+	attempts int           // requests sent, hedges and fallbacks included
 }
 
 // RoundTrip sends req, retrying as the policy allows, and returns the final
@@ -234,9 +254,22 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, &Error{Err: t.err, Reason: ReasonFatal}
 	}
 	c := call{t: t, req: req, ctx: req.Context(), sched: t.policy.Start()}
+	resp, why, fall, err := c.run()
+	if fall {
+		return c.fallBack(resp, err, why)
+	}
+	return resp, err
+}
+
+// run makes the call's attempts to its own key. It returns the answer or
+// the error for the caller, and fall set when the key could not serve the
+// call and its fallback chain should be tried, why saying why.
+func (c *call) run() (_ *http.Response, why Reason, fall bool, _ error) {
+	t, req := c.t, c.req
+	defer func() { c.attempts += c.sched.Attempts() }()
 	var err error
 	if c.body, err = prepareBody(req, t.policy.MaxBodyBuffer); err != nil {
-		return nil, c.giveUp(fmt.Errorf("reading request body: %w", err), ReasonFatal)
+		return nil, ReasonFatal, false, c.giveUp(fmt.Errorf("reading request body: %w", err), ReasonFatal)
 	}
 	defer func() { c.body.close(req, c.sent) }()
 	now := t.now() // the only clock read of a call that succeeds at once
@@ -251,10 +284,17 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return k
 	})
+	if t.tail != nil {
+		if c.rules = t.tail.get(c.key, now); c.rules != nil && !c.sub {
+			c.chain = c.rules.chain
+		}
+	}
 	if t.idemHeader != "" && req.Header.Get(t.idemHeader) == "" {
 		c.idem = newIdempotencyKey()
 	}
-	t.gates.Deposit(now)
+	if !c.sub {
+		t.gates.Deposit(now)
+	}
 	deadline, _ := c.ctx.Deadline()
 
 	var (
@@ -264,15 +304,19 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		fromHint  bool
 	)
 	for {
-		a := t.gates.Admit(g, now, gate.Request{Attempt: c.sched.Attempts() + 1, NotBefore: notBefore, Deadline: deadline, Cost: cost})
+		a := t.gates.Admit(g, now, gate.Request{Attempt: c.sched.Attempts() + 1, NotBefore: notBefore, Deadline: deadline, Cost: cost,
+			Extra: c.extra && c.sched.Attempts() == 0})
 		switch a.Verdict {
 		case gate.Refuse:
 			// The answer already held is never lost: the caller gets it
 			// rather than the reason the next attempt could not go.
 			reason := refusal(a.Cause)
+			fall := a.Cause != gate.Budget && c.canFall()
 			if held != nil {
-				c.observeGiveUp(reason, nil)
-				return held, nil
+				if !fall {
+					c.observeGiveUp(reason, nil)
+				}
+				return held, reason, fall, nil
 			}
 			cause := a.Err
 			if cause == nil {
@@ -281,12 +325,30 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			if cause == nil {
 				cause = errors.New(reason.String())
 			}
-			return nil, c.giveUp(cause, reason)
+			if fall {
+				return nil, reason, true, c.newError(cause, reason)
+			}
+			return nil, reason, false, c.giveUp(cause, reason)
 		case gate.Wait:
+			if (a.Cause == gate.Breaker || a.Cause == gate.Hold) && c.canFall() {
+				// The key cannot serve now, and another may: do not wait
+				// for the breaker's verdict or the quota's reset.
+				reason, cause := ReasonCircuitOpen, ErrCircuitOpen
+				if a.Cause == gate.Hold {
+					reason, cause = ReasonQuotaSpent, ErrQuotaSpent
+				}
+				if held != nil {
+					return held, reason, true, nil
+				}
+				if heldErr != nil {
+					cause = heldErr
+				}
+				return nil, reason, true, c.newError(cause, reason)
+			}
 			c.observeWait(a.Delay, waitCause(a.Cause, fromHint))
 			if err := t.wait(c.ctx, a.Delay, a.Wake); err != nil {
 				discard(held)
-				return nil, c.giveUp(err, ReasonCanceled)
+				return nil, ReasonCanceled, false, c.giveUp(err, ReasonCanceled)
 			}
 			now = t.now()
 			continue
@@ -296,7 +358,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			if err := t.sleep(c.ctx, a.Delay); err != nil {
 				t.gates.Cancel(&a.Ticket, t.now())
 				discard(held)
-				return nil, c.giveUp(err, ReasonCanceled)
+				return nil, ReasonCanceled, false, c.giveUp(err, ReasonCanceled)
 			}
 			if now = t.now(); g.Held(now) {
 				// The key's quota was found spent while this call waited
@@ -313,27 +375,48 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			t.gates.Cancel(&a.Ticket, t.now())
 			if held != nil {
 				c.observeGiveUp(ReasonNotReplayable, nil)
-				return held, nil
+				return held, ReasonNotReplayable, false, nil
 			}
-			return nil, c.giveUp(err, ReasonNotReplayable)
+			return nil, ReasonNotReplayable, false, c.giveUp(err, ReasonNotReplayable)
 		}
 		discard(held)
 		held, heldErr = nil, nil
-		r, d, err := c.send(&a.Ticket, areq)
+		n := c.sched.Attempted()
+		c.sent = true
+		var (
+			r *http.Response
+			d classify.Decision
+		)
+		if delay, ok := c.rules.hedgeDelay(); ok && n == 1 && c.body.replayable() {
+			r, d, err = c.race(a.Ticket, areq, delay, g, deadline, cost)
+		} else {
+			r, d, err = c.send(&a.Ticket, areq, sendOpts{n: n})
+		}
+		c.last = d
 		if d.Verdict != classify.Retryable {
 			if err != nil {
-				return nil, c.giveUp(err, ReasonFatal)
+				return nil, ReasonFatal, false, c.giveUp(err, ReasonFatal)
 			}
-			return r, nil
+			return r, ReasonFatal, d.Verdict == classify.Fatal && modelFault(d) && c.canFall(), nil
+		}
+		if modelFault(d) && c.canFall() {
+			// Overloaded or unavailable: another model may answer now.
+			return r, ReasonAttempts, true, nil
 		}
 		now = t.now()
 		wait, stop := c.next(d, now, deadline)
 		if stop != ReasonNone {
+			fall := stop != ReasonNotReplayable && c.canFall()
 			if err != nil {
-				return nil, c.giveUp(err, stop)
+				if fall {
+					return nil, stop, true, c.newError(err, stop)
+				}
+				return nil, stop, false, c.giveUp(err, stop)
 			}
-			c.observeGiveUp(stop, nil)
-			return r, nil
+			if !fall {
+				c.observeGiveUp(stop, nil)
+			}
+			return r, stop, fall, nil
 		}
 		fromHint = d.RetryAfter > 0
 		if h := t.obs.OnRetry; h != nil {
@@ -352,6 +435,11 @@ func (a storeAdapter) Take(ctx context.Context, name string, l gate.SharedLimit,
 }
 func (a storeAdapter) Raise(name string, until time.Time) { a.s.Raise(name, until) }
 func (a storeAdapter) Members() int                       { return a.s.Members() }
+
+// canFall reports whether the call has a fallback left to go to.
+func (c *call) canFall() bool {
+	return len(c.chain) > 0 && c.body.replayable() && c.ctx.Err() == nil
+}
 
 // refusal turns the gate's cause for refusing an attempt into a Reason.
 func refusal(c gate.Cause) Reason {
@@ -411,41 +499,81 @@ func (t *Transport) wait(ctx context.Context, d time.Duration, wake <-chan struc
 	return nil
 }
 
+// sendOpts say how send makes an attempt.
+type sendOpts struct {
+	n     int          // the attempt's number, 1 for the first
+	hedge bool         // the second copy of a hedged attempt
+	lost  *atomic.Bool // set when the attempt lost its hedged race
+	// cancel cancels the attempt's context, which the caller made; nil
+	// when send makes it if it needs one.
+	cancel context.CancelFunc
+}
+
 // send makes one attempt and classifies its outcome, reporting it to the
 // key's gate through tk. A Retryable decision always comes with a response
-// or an error.
-func (c *call) send(tk *gate.Ticket, areq *http.Request) (*http.Response, classify.Decision, error) {
+// or an error. It changes nothing of c, so that the two attempts of a
+// hedged race may run it at once.
+func (c *call) send(tk *gate.Ticket, areq *http.Request, o sendOpts) (*http.Response, classify.Decision, error) {
 	t := c.t
-	n := c.sched.Attempted()
 	var start time.Time
-	if t.obs.OnAttempt != nil {
+	hist := c.rules != nil && c.rules.hedge && c.rules.hedgeAfter == 0 && !o.hedge
+	if t.obs.OnAttempt != nil || hist {
 		start = t.now()
 	}
-	actx, stopTimer := c.attemptContext(areq)
+	cancel := o.cancel
+	if cancel == nil && (t.policy.AttemptTimeout > 0 || c.rules.ownContext()) {
+		var ctx context.Context
+		ctx, cancel = context.WithCancel(c.ctx)
+		*areq = *areq.WithContext(ctx) // areq is the attempt's own copy
+	}
+	var attemptStop func() bool
+	if d := t.policy.AttemptTimeout; d > 0 {
+		attemptStop = time.AfterFunc(d, cancel).Stop
+	}
 	resp, err := t.next.RoundTrip(areq)
-	c.sent = true
+	if err != nil && o.lost != nil && o.lost.Load() {
+		// Cut off because the other attempt of its race answered first.
+		if attemptStop != nil {
+			attemptStop()
+		}
+		cancel()
+		t.gates.Abandon(tk)
+		return nil, classify.Decision{}, errLost
+	}
+	var firstEventStop func() bool
+	if fe := c.rules.firstEventTimeout(); fe > 0 && err == nil && isEventStream(resp) {
+		firstEventStop = t.after(fe, cancel)
+	}
 	var d classify.Decision
-	if err == nil || actx == nil || actx.Err() == nil {
+	if err == nil || cancel == nil || areq.Context().Err() == nil {
 		d = t.classifier.Classify(resp, err)
 	}
-	if stopTimer != nil && stopTimer(resp) && c.ctx.Err() == nil {
+	// Whether our own bounds ran out before the answer was classified.
+	attemptOut := attemptStop != nil && !attemptStop()
+	firstEventOut := firstEventStop != nil && !firstEventStop()
+	switch {
+	case (attemptOut || firstEventOut) && c.ctx.Err() == nil:
 		// Our per-attempt bound ran out, not the caller's context, before
 		// the attempt was classified: whatever arrived is cut off.
 		discard(resp)
 		resp, err = nil, ErrAttemptTimeout
-		d = classify.Decision{Verdict: classify.Retryable, Evidence: classify.ByTransport,
-			Message: "attempt timed out after " + t.policy.AttemptTimeout.String()}
-	} else if err != nil && actx != nil && actx.Err() != nil && c.ctx.Err() == nil {
-		err = ErrAttemptTimeout
-		d = classify.Decision{Verdict: classify.Retryable, Evidence: classify.ByTransport,
-			Message: "attempt timed out after " + t.policy.AttemptTimeout.String()}
+		msg := "attempt timed out after " + t.policy.AttemptTimeout.String()
+		if firstEventOut {
+			err, msg = ErrFirstEventTimeout, "no first event within "+c.rules.firstEvent.String()
+		}
+		d = classify.Decision{Verdict: classify.Retryable, Evidence: classify.ByTransport, Message: msg}
+		cancel()
+	case cancel != nil && resp == nil:
+		cancel()
+	case cancel != nil:
+		// The body lives as long as the caller's context, or until closed.
+		resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
 	}
 	if resp != nil && areq != c.req {
 		resp.Request = c.req
 	}
-	c.last = d
 	var end time.Time
-	if tk.Timed() || t.obs.OnAttempt != nil || d.Status == http.StatusTooManyRequests {
+	if tk.Timed() || t.obs.OnAttempt != nil || hist || d.Status == http.StatusTooManyRequests {
 		end = t.now()
 	}
 	if resp != nil && (d.Status == http.StatusTooManyRequests || tk.QuotaDue()) {
@@ -458,8 +586,11 @@ func (c *call) send(tk *gate.Ticket, areq *http.Request) (*http.Response, classi
 		tk.Observe(classify.ParseQuota(resp.Header, end), end)
 	}
 	t.gates.Report(tk, d, err, c.ctx.Err() != nil, end)
+	if hist && d.Verdict == classify.Success && (o.lost == nil || !o.lost.Load()) {
+		c.rules.lat.Observe(end.Sub(start))
+	}
 	if h := t.obs.OnAttempt; h != nil {
-		h(AttemptEvent{Context: c.ctx, Key: c.key, Attempt: n, Decision: d, Duration: end.Sub(start)})
+		h(AttemptEvent{Context: c.ctx, Key: c.key, Attempt: o.n, Decision: d, Duration: end.Sub(start), Hedge: o.hedge})
 	}
 	if d.Verdict == classify.Retryable && resp == nil && err == nil {
 		d.Verdict = classify.Fatal // a classifier bug; nothing to retry with
@@ -499,7 +630,7 @@ func (c *call) request(n int) (*http.Request, error) {
 		return nil, err
 	}
 	headers := t.attHeader != "" || c.idem != ""
-	if body == c.req.Body && !headers && t.policy.AttemptTimeout == 0 {
+	if body == c.req.Body && !headers && t.policy.AttemptTimeout == 0 && !c.rules.ownContext() {
 		return c.req, nil
 	}
 	r := c.req.WithContext(c.ctx) // a shallow copy
@@ -519,37 +650,17 @@ func (c *call) request(n int) (*http.Request, error) {
 	return r, nil
 }
 
-// attemptContext gives r its own context when the policy bounds attempts.
-// The returned stop function ends the bound once the response has been
-// classified, and reports whether it had run out; a response classified in
-// time keeps a body that lives as long as the caller's context.
-func (c *call) attemptContext(r *http.Request) (context.Context, func(*http.Response) bool) {
-	d := c.t.policy.AttemptTimeout
-	if d <= 0 {
-		return nil, nil
-	}
-	ctx, cancel := context.WithCancel(c.ctx)
-	timer := time.AfterFunc(d, cancel)
-	*r = *r.WithContext(ctx)
-	return ctx, func(resp *http.Response) bool {
-		if !timer.Stop() {
-			cancel()
-			return true
-		}
-		if resp == nil {
-			cancel()
-			return false
-		}
-		resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
-		return false
-	}
-}
-
-// giveUp builds the error returned when there is no response to give.
+// giveUp builds the error returned when there is no response to give, and
+// tells the observer.
 func (c *call) giveUp(err error, reason Reason) error {
-	e := &Error{Key: c.key, Attempts: c.sched.Attempts(), Last: c.last, RequestID: c.last.RequestID, Reason: reason, Err: err}
+	e := c.newError(err, reason)
 	c.observeGiveUp(reason, e)
 	return e
+}
+
+// newError builds the error returned when there is no response to give.
+func (c *call) newError(err error, reason Reason) error {
+	return &Error{Key: c.key, Attempts: c.sched.Attempts(), Last: c.last, RequestID: c.last.RequestID, Reason: reason, Err: err}
 }
 
 func (c *call) observeGiveUp(reason Reason, err error) {

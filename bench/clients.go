@@ -36,8 +36,8 @@ type client struct {
 	// retriesFatal says whether the client retries 4xx answers other than
 	// 408 and 429.
 	retriesFatal bool
-	// new returns the client over base.
-	new func(base http.RoundTripper) *http.Client
+	// new returns the client over base, for the upstream up.
+	new func(base http.RoundTripper, up upstream) *http.Client
 	// optional clients run only when -clients names them.
 	optional bool
 }
@@ -56,7 +56,35 @@ const (
 	// clientReboundFleet is rebound sharing its gates through Redis
 	// (redisstore): with -replicas N, the replicas behave as one client.
 	clientReboundFleet = "rebound-redis"
+
+	// The tail options, each configured for the scenario it addresses
+	// (slow-tail, outage, stall); elsewhere they are rebound's defaults.
+	// They run only when -clients names them.
+	clientReboundHedged     = "rebound-hedged"
+	clientReboundFallback   = "rebound-fallback"
+	clientReboundFirstEvent = "rebound-firstevent"
 )
+
+// upstream is what a client may be configured for: the scenario's models
+// and their base URLs, in the same order.
+type upstream struct {
+	Models, URLs []string
+}
+
+// host returns the host:port of model's URL, or "" if up has no such model.
+func (up upstream) host(model string) string {
+	for i, m := range up.Models {
+		if m == model && i < len(up.URLs) {
+			return strings.TrimPrefix(up.URLs[i], "http://")
+		}
+	}
+	return ""
+}
+
+// firstEventTimeout is rebound-firstevent's bound on a stream's first
+// event: far above a normal first event (tens of milliseconds), far below
+// the call deadline.
+const firstEventTimeout = time.Second
 
 // naiveDelay is the naive loop's fixed wait between attempts.
 const naiveDelay = 500 * time.Millisecond
@@ -65,12 +93,12 @@ func clients() []client {
 	return []client{
 		{
 			name: clientBare, config: "`http.Client`, no retry", attempts: 1,
-			new: func(base http.RoundTripper) *http.Client { return &http.Client{Transport: base} },
+			new: func(base http.RoundTripper, _ upstream) *http.Client { return &http.Client{Transport: base} },
 		},
 		{
 			name: clientNaive, config: "loop: 3 attempts, any error or non-2xx retried after a fixed 500 ms", attempts: 3,
 			delays: []time.Duration{naiveDelay, naiveDelay}, retriesFatal: true,
-			new: func(base http.RoundTripper) *http.Client {
+			new: func(base http.RoundTripper, _ upstream) *http.Client {
 				return &http.Client{Transport: &naiveRetry{next: base, attempts: 3, delay: naiveDelay}}
 			},
 		},
@@ -79,7 +107,7 @@ func clients() []client {
 			// wish" (defaults here), then StandardClient().
 			name: clientRetryable, config: "hashicorp/go-retryablehttp as its README shows: `NewClient()` defaults (5 attempts, backoff 1 s…30 s, Retry-After on 429/503), logger off, `StandardClient()`", attempts: 5,
 			delays: []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second},
-			new: func(base http.RoundTripper) *http.Client {
+			new: func(base http.RoundTripper, _ upstream) *http.Client {
 				c := retryablehttp.NewClient()
 				c.Logger = nil
 				c.HTTPClient = &http.Client{Transport: base}
@@ -94,7 +122,7 @@ func clients() []client {
 				"`retryPolicy = failsafehttp.NewRetryPolicyBuilder().WithBackoff(time.Second, 30*time.Second).WithMaxRetries(3).Build()` " +
 				"(4 attempts, backoff 1 s…30 s, Retry-After on 429/503; the default breaker counts errors, not 5xx responses)", attempts: 4,
 			delays: []time.Duration{time.Second, 2 * time.Second, 4 * time.Second},
-			new: func(base http.RoundTripper) *http.Client {
+			new: func(base http.RoundTripper, _ upstream) *http.Client {
 				rp := failsafehttp.NewRetryPolicyBuilder().WithBackoff(time.Second, 30*time.Second).WithMaxRetries(3).Build()
 				cb := circuitbreaker.NewWithDefaults[*http.Response]()
 				return &http.Client{Transport: failsafehttp.NewRoundTripper(base, rp, cb)}
@@ -103,7 +131,7 @@ func clients() []client {
 		{
 			name: clientRebound, config: "`rebound.New(base)` defaults (4 attempts, full-jitter backoff 0.5 s…8 s, hints honoured, budget, breakers)", attempts: 4,
 			delays: []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second},
-			new: func(base http.RoundTripper) *http.Client {
+			new: func(base http.RoundTripper, _ upstream) *http.Client {
 				return &http.Client{Transport: rebound.New(base)}
 			},
 		},
@@ -111,7 +139,7 @@ func clients() []client {
 			name: clientReboundFleet, optional: true,
 			config: "`rebound.New(base, rebound.WithStore(store))`, one `redisstore.Store` (and Redis client) per replica on the `-redis` server: defaults, the gates shared through Redis", attempts: 4,
 			delays: []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second},
-			new:    func(http.RoundTripper) *http.Client { panic("rebound-redis needs a Store") },
+			new:    func(http.RoundTripper, upstream) *http.Client { panic("rebound-redis needs a Store") },
 			newWithStore: func(base http.RoundTripper, st rebound.Store) *http.Client {
 				return &http.Client{Transport: rebound.New(base, withStore(st))}
 			},
@@ -120,8 +148,36 @@ func clients() []client {
 			name: clientReboundFailFast, optional: true,
 			config: "`rebound.New(base, rebound.WithBreaker(breaker.Settings{FailFast: true}))`: defaults, but a call that meets an open breaker fails at once instead of waiting for its verdict", attempts: 4,
 			delays: []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second},
-			new: func(base http.RoundTripper) *http.Client {
+			new: func(base http.RoundTripper, _ upstream) *http.Client {
 				return &http.Client{Transport: rebound.New(base, rebound.WithBreaker(breaker.Settings{FailFast: true}))}
+			},
+		},
+		{
+			name: clientReboundHedged, optional: true,
+			config: "`rebound.New(base, rebound.WithHedging(0, \"*/m-slow\"))`: defaults, and the slow-tail model's first attempts hedged after its recent p95 latency", attempts: 4,
+			delays: []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second},
+			new: func(base http.RoundTripper, _ upstream) *http.Client {
+				return &http.Client{Transport: rebound.New(base, rebound.WithHedging(0, "*/m-slow"))}
+			},
+		},
+		{
+			name: clientReboundFallback, optional: true,
+			config: "`rebound.New(base, rebound.WithFallback(\"*/m-out-b\", rebound.Alternative{Host: <m-out-a's host>, Model: \"m-out-a\"}))`: defaults, and the outage's failing model falls back to another", attempts: 4,
+			delays: []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second},
+			new: func(base http.RoundTripper, up upstream) *http.Client {
+				var opts []rebound.Option
+				if h := up.host("m-out-a"); h != "" {
+					opts = append(opts, rebound.WithFallback("*/m-out-b", rebound.Alternative{Host: h, Model: "m-out-a"}))
+				}
+				return &http.Client{Transport: rebound.New(base, opts...)}
+			},
+		},
+		{
+			name: clientReboundFirstEvent, optional: true,
+			config: "`rebound.New(base, rebound.WithFirstEventTimeout(time.Second, \"*\"))`: defaults, and a stream that has sent no event 1 s after its headers abandoned and retried", attempts: 4,
+			delays: []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second},
+			new: func(base http.RoundTripper, _ upstream) *http.Client {
+				return &http.Client{Transport: rebound.New(base, rebound.WithFirstEventTimeout(firstEventTimeout, "*"))}
 			},
 		},
 	}

@@ -52,7 +52,7 @@ func BenchmarkClients(b *testing.B) {
 	for _, c := range clients() {
 		for _, tc := range cases {
 			b.Run("client:"+c.name+";case:"+tc.name, func(b *testing.B) {
-				hc := c.new(memTransport{})
+				hc := c.new(memTransport{}, upstream{})
 				call := func(b *testing.B) {
 					var body io.Reader
 					if tc.body != nil {

@@ -35,9 +35,9 @@ var runSeq atomic.Int64
 // newClient builds client c over base for one run: itself, or, with
 // replicas > 1, a fleet of it. A client that needs a Store gets one per
 // replica, on the Redis server at redisAddr.
-func newClient(c client, base http.RoundTripper, replicas int, redisAddr, scenario string) (*http.Client, func(), error) {
+func newClient(c client, base http.RoundTripper, up upstream, replicas int, redisAddr, scenario string) (*http.Client, func(), error) {
 	if replicas <= 1 && c.newWithStore == nil {
-		return c.new(base), func() {}, nil
+		return c.new(base, up), func() {}, nil
 	}
 	f := &fleet{}
 	closeAll := func() {
@@ -48,7 +48,7 @@ func newClient(c client, base http.RoundTripper, replicas int, redisAddr, scenar
 	prefix := fmt.Sprintf("rebound-bench:%d:%d:%s:%s:", time.Now().UnixNano(), runSeq.Add(1), scenario, c.name)
 	for range max(replicas, 1) {
 		if c.newWithStore == nil {
-			f.replicas = append(f.replicas, c.new(base))
+			f.replicas = append(f.replicas, c.new(base, up))
 			continue
 		}
 		if redisAddr == "" {

@@ -66,6 +66,7 @@ func TestParseFlags(t *testing.T) {
 func TestAttemptsWithin(t *testing.T) {
 	want := map[string][2]int{ // attempts within 5 s and within 1 minute
 		clientBare: {1, 1}, clientNaive: {3, 3}, clientRetryable: {3, 5}, clientFailsafe: {3, 4}, clientRebound: {4, 4}, clientReboundFailFast: {4, 4}, clientReboundFleet: {4, 4},
+		clientReboundHedged: {4, 4}, clientReboundFallback: {4, 4}, clientReboundFirstEvent: {4, 4},
 	}
 	for _, c := range clients() {
 		got := [2]int{c.attemptsWithin(5 * time.Second), c.attemptsWithin(time.Minute)}
@@ -301,7 +302,7 @@ func TestRunOneTailAndSizes(t *testing.T) {
 	// the tail's nor the warm-up's requests count as the measured calls'.
 	s := shortScenario(t, sim.Tokens, 400)
 	ht := &holdTransport{hold: 300 * time.Millisecond, maxTokens: map[int]int{}}
-	c := client{name: "hold", attempts: 1, new: func(base http.RoundTripper) *http.Client {
+	c := client{name: "hold", attempts: 1, new: func(base http.RoundTripper, _ upstream) *http.Client {
 		ht.next = base
 		return &http.Client{Transport: ht}
 	}}

@@ -23,3 +23,11 @@ func ExampleOf() {
 	// generativelanguage.googleapis.com/gemini-1.5-pro
 	// api.openai.com
 }
+
+func ExampleReplaceModel() {
+	body := []byte(`{"model":"gpt-4o","messages":[{"role":"user","content":"Hi"}]}`)
+	out, ok := key.ReplaceModel(body, "gpt-4o-mini")
+	fmt.Println(string(out), ok)
+	// Output:
+	// {"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hi"}]} true
+}

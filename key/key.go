@@ -63,28 +63,34 @@ func Append(dst []byte, req *http.Request, body []byte) []byte {
 // ignored, so a request URI may be passed as well as a path. The result is
 // a substring of path.
 func ModelFromPath(path string) (string, bool) {
+	start, end, ok := pathModel(path)
+	return path[start:end], ok
+}
+
+// pathModel returns where ModelFromPath's model lies in path.
+func pathModel(path string) (start, end int, ok bool) {
 	after := false // the last non-empty segment was "models" or "deployments"
-	start := 0
+	from := 0
 	for i := 0; ; i++ {
-		end := i == len(path) || path[i] == '?' || path[i] == '#'
-		if !end && path[i] != '/' {
+		last := i == len(path) || path[i] == '?' || path[i] == '#'
+		if !last && path[i] != '/' {
 			continue
 		}
-		if seg := path[start:i]; seg != "" {
+		if seg := path[from:i]; seg != "" {
 			if after {
 				if c := strings.IndexByte(seg, ':'); c >= 0 {
 					seg = seg[:c]
 				}
 				if seg != "" {
-					return seg, true
+					return from, from + len(seg), true
 				}
 			}
 			after = seg == "models" || seg == "deployments"
 		}
-		if end {
-			return "", false
+		if last {
+			return 0, 0, false
 		}
-		start = i + 1
+		from = i + 1
 	}
 }
 

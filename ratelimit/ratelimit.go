@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/rebound-http/rebound/internal/glob"
 	"github.com/rebound-http/rebound/internal/registry"
 )
 
@@ -92,7 +93,7 @@ type Set struct {
 }
 
 type rule struct {
-	pat   pattern
+	pat   glob.Pattern
 	limit Limit
 }
 
@@ -119,7 +120,7 @@ func New(l Limits) (*Set, error) {
 		},
 	}
 	for i, r := range l.Rules {
-		s.rules[i] = rule{pat: compilePattern(r.Pattern), limit: r.Limit}
+		s.rules[i] = rule{pat: glob.Compile(r.Pattern), limit: r.Limit}
 	}
 	s.keys = registry.New(l.MaxKeys, l.IdleTTL, s.newEntry)
 	return s, nil
@@ -128,7 +129,7 @@ func New(l Limits) (*Set, error) {
 // limitFor returns the Limit of the first Rule matching key, else Default.
 func (s *Set) limitFor(key string) Limit {
 	for _, r := range s.rules {
-		if r.pat.match(key) {
+		if r.pat.Match(key) {
 			return r.limit
 		}
 	}

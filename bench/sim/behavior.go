@@ -43,6 +43,9 @@ type Outcome struct {
 	// Header holds headers to send with the answer, whatever it is (the
 	// x-ratelimit-* family).
 	Header http.Header
+	// Stall, for a stream, is how long the upstream waits after sending
+	// its 200 and headers before the first event.
+	Stall time.Duration
 }
 
 // Behavior decides the outcome of each request of one run. Implementations
@@ -218,6 +221,19 @@ func (b *streamBehavior) Decide(q Request) Outcome {
 			f = gatewayModelOverloaded
 		}
 		return Outcome{Latency: fast(q.Rand), Fault: f, InStream: true}
+	}
+	return Outcome{Latency: normal(q.Rand)}
+}
+
+// stallBehavior stalls a fraction p of its streams after their headers.
+type stallBehavior struct {
+	p     float64
+	stall time.Duration
+}
+
+func (b *stallBehavior) Decide(q Request) Outcome {
+	if q.Rand.Float64() < b.p {
+		return Outcome{Latency: fast(q.Rand), Stall: b.stall}
 	}
 	return Outcome{Latency: normal(q.Rand)}
 }

@@ -19,6 +19,8 @@ func TestClosedFormOptima(t *testing.T) {
 		{Noisy429, 1 - math.Pow(0.05, 5), (1 - math.Pow(0.05, 5)) / 0.95, normalMedian},
 		// Errors cost 3 ms: the limit of many attempts.
 		{Streaming, 1, 1.25, normalMedian},
+		// A stall is noticed after 100 ms: 50 attempts fit in 5 s.
+		{Stall, 1 - math.Pow(0.1, 50), (1 - math.Pow(0.1, 50)) / 0.9, normalMedian},
 		{Storm, 0, 1, 0},
 		{SlowTail, 1, 1, slowMedian},
 	}

@@ -42,11 +42,12 @@ const (
 	Storm        = "storm"
 	SlowTail     = "slow-tail"
 	Streaming    = "streaming"
+	Stall        = "stall"
 )
 
 // Names returns the scenario names in their default order.
 func Names() []string {
-	return []string{Flaky, Noisy429, RateLimited, BurstLoad, Quota, Tokens, Outage, Overload, Synchronized, Storm, SlowTail, Streaming}
+	return []string{Flaky, Noisy429, RateLimited, BurstLoad, Quota, Tokens, Outage, Overload, Synchronized, Storm, SlowTail, Streaming, Stall}
 }
 
 // Options parameterize Scenarios. The zero value gives the default,
@@ -361,8 +362,27 @@ func Scenarios(o Options) []Scenario {
 	stream.newBehavior = func() Behavior { return &streamBehavior{p: stream.P} }
 	stream.optimum = theoryOptimum(3*time.Millisecond, "an error event, about 3 ms, no hint")
 
-	return []Scenario{flaky, noisy, limited, burst, quota, tokens, outage, overload, syncf, storm, slow, stream}
+	// A stalled stream sends its 200 and headers at once, and then nothing
+	// for longer than any call deadline: only a client that gives up on it
+	// and asks again gets an answer.
+	stall := base(Stall, fmt.Sprintf("SSE responses; %d%% send their 200 and headers, then no event for %v", int(stallShare*100), stallFor), "m-stall")
+	stall.Stream = true
+	stall.P = stallShare
+	stall.newBehavior = func() Behavior { return &stallBehavior{p: stall.P, stall: stallFor} }
+	stall.optimum = theoryOptimum(stallNotice, fmt.Sprintf("a stall noticed %v after its headers (no normal first event is that late)", stallNotice))
+
+	return []Scenario{flaky, noisy, limited, burst, quota, tokens, outage, overload, syncf, storm, slow, stream, stall}
 }
+
+// The stall scenario's stalled share, how long a stalled stream withholds
+// its first event, and how soon after its headers a client that knew the
+// upstream's latencies could tell a stall (a normal first event comes
+// after 20 ms·e^(0.3·N(0,1)): 61 ms is its 99.99th percentile).
+const (
+	stallShare  = 0.10
+	stallFor    = 30 * time.Second
+	stallNotice = 100 * time.Millisecond
+)
 
 // stormModels is the number of models of the storm scenario.
 const stormModels = 300

@@ -212,6 +212,16 @@ func (u *Upstream) serve(w http.ResponseWriter, r *http.Request, model int) {
 	}
 	h.Set("X-Request-Id", reqID)
 	switch {
+	case out.Fault == nil && u.scenario.Stream && out.Stall > 0:
+		h.Set("Content-Type", "text/event-stream")
+		w.WriteHeader(http.StatusOK)
+		if f, ok := w.(http.Flusher); ok {
+			f.Flush()
+		}
+		if !u.sleep(r.Context(), out.Stall) {
+			return // the client gave up
+		}
+		writeChunks(w, u.scenario.Models[model], reqID)
 	case out.Fault == nil && u.scenario.Stream:
 		writeStream(w, u.scenario.Models[model], reqID, nil)
 	case out.Fault == nil:
@@ -274,6 +284,12 @@ func writeStream(w http.ResponseWriter, model, id string, errBody []byte) {
 		_, _ = fmt.Fprintf(w, "event: error\ndata: %s\n\n", errBody)
 		return
 	}
+	writeChunks(w, model, id)
+}
+
+// writeChunks writes the events of a successful stream: three chunks and
+// [DONE].
+func writeChunks(w http.ResponseWriter, model, id string) {
 	f, _ := w.(http.Flusher)
 	for _, tok := range []string{"Hi", "!", ""} {
 		finish := "null"

@@ -280,6 +280,13 @@ type Request struct {
 	// Cost is the request's estimated token cost; zero when not known
 	// (see Set.CostWanted).
 	Cost int64
+	// Extra charges a first attempt to the retry budget as a retry is
+	// (refunded if it succeeds): a fallback sent after its call's first key
+	// was tried.
+	Extra bool
+	// Hedge charges the attempt to the retry budget for good: a hedge
+	// doubles a request that may well succeed, and is never refunded.
+	Hedge bool
 }
 
 // Admission is the answer of Admit.
@@ -311,6 +318,7 @@ type Ticket struct {
 	quota    quotaReservation
 	delay    time.Duration // the admission's delay before sending
 	retry    bool          // charged to the budget
+	hedge    bool          // a hedge: the charge is never refunded once sent
 	slot     bool          // holds a recovery slot
 	at       time.Time
 	measured bool // the attempt's latency is wanted (Report's end)
@@ -420,12 +428,12 @@ func (s *Set) Admit(g *Gate, now time.Time, r Request) Admission {
 			return Admission{Verdict: Refuse, Cause: cause, Err: &ratelimit.WaitError{Key: g.key, Wait: delay, Left: left}}
 		}
 	}
-	if r.Attempt > 1 {
+	if r.Attempt > 1 || r.Extra || r.Hedge {
 		if !s.budget.Withdraw(now) {
 			s.Cancel(&t, now)
 			return Admission{Verdict: Refuse, Cause: Budget}
 		}
-		t.retry = true
+		t.retry, t.hedge = true, r.Hedge
 	}
 	t.delay = delay
 	return Admission{Verdict: Send, Delay: delay, Cause: cause, Ticket: t}
@@ -555,6 +563,27 @@ func (s *Set) Cancel(t *Ticket, now time.Time) {
 	s.releaseSlot(t, breaker.Excluded, 0)
 }
 
+// Abandon releases an attempt that was sent and then given up by its call
+// before it was answered (the hedge that lost its race, or the attempt it
+// beat): its outcome counts neither for the breaker nor for the pace, and a
+// budget charge stays spent, since the request did reach the upstream.
+func (s *Set) Abandon(t *Ticket) {
+	t.breaker.Done(breaker.Excluded)
+	t.breaker = breaker.Ticket{}
+	if t.g != nil {
+		t.g.quota.done(&t.quota)
+	}
+	s.releaseSlot(t, breaker.Excluded, 0)
+}
+
+// Withdraw charges one extra request that does not go through a gate (a
+// fallback sent through another RoundTripper) to the retry budget at now,
+// and reports whether the budget allows it.
+func (s *Set) Withdraw(now time.Time) bool { return s.budget.Withdraw(now) }
+
+// Refund gives back, at now, a charge of Withdraw whose request succeeded.
+func (s *Set) Refund(now time.Time) { s.budget.Refund(now) }
+
 // Report takes the outcome of an admitted attempt: d is its classification,
 // err its transport error, callerDone whether the caller's context had ended,
 // and end when it ended (zero unless t.Timed()).
@@ -564,7 +593,7 @@ func (s *Set) Report(t *Ticket, d classify.Decision, err error, callerDone bool,
 	g := t.g
 	g.quota.done(&t.quota)
 	g.pace.report(t, Throttled(d), end)
-	if t.retry && d.Verdict == classify.Success {
+	if t.retry && !t.hedge && d.Verdict == classify.Success {
 		s.budget.Refund(t.at)
 	}
 	var lat time.Duration

@@ -1,4 +1,4 @@
-package ratelimit
+package glob
 
 import (
 	"regexp"
@@ -39,7 +39,7 @@ func TestPatternMatch(t *testing.T) {
 		{"GPT*", "gpt-4o", false},
 	}
 	for _, tt := range tests {
-		if got := compilePattern(tt.pattern).match(tt.key); got != tt.want {
+		if got := Compile(tt.pattern).Match(tt.key); got != tt.want {
 			t.Errorf("%q matches %q = %v, want %v", tt.pattern, tt.key, got, tt.want)
 		}
 	}
@@ -65,10 +65,10 @@ func FuzzPattern(f *testing.F) {
 	f.Add("*.*", "a\nb.c")
 	f.Add("\xff*", "\xff\xfe")
 	f.Fuzz(func(t *testing.T, pattern, key string) {
-		p := compilePattern(pattern)
-		got := p.match(key)
+		p := Compile(pattern)
+		got := p.Match(key)
 		// The pattern with its stars deleted always matches.
-		if lit := strings.ReplaceAll(pattern, "*", ""); !p.match(lit) {
+		if lit := strings.ReplaceAll(pattern, "*", ""); !p.Match(lit) {
 			t.Fatalf("%q does not match its own literal %q", pattern, lit)
 		}
 		if !strings.Contains(pattern, "*") && got != (pattern == key) {

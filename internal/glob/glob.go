@@ -1,16 +1,19 @@
-package ratelimit
+// Package glob matches keys against patterns in which '*' stands for any
+// run of bytes, as in "*/gpt-4o*": the patterns of ratelimit.Rule and of the
+// Transport's per-key options.
+package glob
 
 import "strings"
 
-// A pattern is a compiled Rule.Pattern: the literal runs between its '*'
+// A Pattern is a compiled pattern: the literal runs between its '*'
 // wildcards. A pattern without '*' has one part and matches only itself.
-type pattern struct {
+type Pattern struct {
 	parts []string
 }
 
-// compilePattern splits p at each '*'. Consecutive stars collapse into one,
+// Compile splits p at each '*'. Consecutive stars collapse into one,
 // since "**" matches exactly what "*" matches.
-func compilePattern(p string) pattern {
+func Compile(p string) Pattern {
 	split := strings.Split(p, "*")
 	parts := make([]string, 0, len(split))
 	for i, s := range split {
@@ -18,12 +21,12 @@ func compilePattern(p string) pattern {
 			parts = append(parts, s)
 		}
 	}
-	return pattern{parts: parts}
+	return Pattern{parts: parts}
 }
 
-// match reports whether the whole of key matches the pattern, where '*'
+// Match reports whether the whole of key matches the pattern, where '*'
 // matches any run of bytes, including an empty run and runs holding '/'.
-func (p pattern) match(key string) bool {
+func (p Pattern) Match(key string) bool {
 	if len(p.parts) == 1 {
 		return key == p.parts[0]
 	}

@@ -1,0 +1,151 @@
+package rebound
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+
+	"github.com/rebound-http/rebound/classify"
+	"github.com/rebound-http/rebound/key"
+)
+
+// modelFault reports whether d is an answer that blames the model (or the
+// provider serving it) and not the request: another model may serve the
+// same request now.
+func modelFault(d classify.Decision) bool {
+	switch d.Code {
+	case "model_overloaded", "engine_overloaded", "provider_unavailable", "model_unavailable",
+		"model_not_found", "unknown_model", "overloaded_error":
+		return true
+	}
+	switch d.Type {
+	case "overloaded_error", "model_unavailable":
+		return true
+	}
+	return d.Verdict == classify.Retryable && (d.Status == http.StatusServiceUnavailable || d.Status == 529)
+}
+
+// fallBack tries the call's alternatives in turn after its own key could
+// not serve it: resp and err are what the key gave (a retryable or
+// model-fault answer, or the error of an attempt that could not go), and
+// why says why it stopped. The answer held is never lost: the caller gets
+// the last answer any key gave when no alternative serves.
+func (c *call) fallBack(resp *http.Response, err error, why Reason) (*http.Response, error) {
+	t := c.t
+	from, last := c.key, c.last
+	for i, alt := range c.chain {
+		if c.ctx.Err() != nil {
+			break
+		}
+		freq, body, ok := c.rewrite(alt, i+1)
+		if !ok {
+			continue
+		}
+		now := t.now()
+		to := t.key(freq, body, now)
+		if h := t.obs.OnFallback; h != nil {
+			h(FallbackEvent{Context: c.ctx, Key: from, To: to, Alternative: i + 1, Reason: why, Decision: last})
+		}
+		sent := c.attempts > 0
+		var (
+			r    *http.Response
+			e    error
+			more bool
+		)
+		if alt.Transport == nil {
+			sub := call{t: t, req: freq, ctx: freq.Context(), sched: t.policy.Start(), chain: c.chain[i+1:], sub: true, extra: sent}
+			r, why, more, e = sub.run()
+			c.attempts += sub.attempts
+			last = sub.last
+		} else {
+			if sent && !t.gates.Withdraw(now) {
+				c.observeGiveUp(ReasonBudget, nil)
+				break
+			}
+			r, e = alt.Transport.RoundTrip(freq)
+			c.attempts++
+			last = t.classifier.Classify(r, e)
+			if sent && last.Verdict == classify.Success && e == nil {
+				t.gates.Refund(now)
+			}
+			more = i+1 < len(c.chain) && (e != nil || last.Verdict == classify.Retryable || modelFault(last))
+			why = ReasonFatal
+			if last.Verdict == classify.Retryable || modelFault(last) {
+				why = ReasonAttempts
+			}
+		}
+		switch {
+		case r != nil:
+			discard(resp)
+			resp, err = r, nil
+		case resp == nil:
+			err = e
+		}
+		if !more {
+			return resp, err
+		}
+		from = to
+	}
+	return resp, err
+}
+
+// rewrite returns the copy of the caller's request that alternative n,
+// alt, sends, and its body: its model or host replaced, with a body of its
+// own. It
+// reports false when the alternative does not apply (no model to replace)
+// or the body cannot be had again.
+func (c *call) rewrite(alt Alternative, n int) (*http.Request, []byte, bool) {
+	body, ok := c.body.bytes(c.req, c.t.policy.MaxBodyBuffer)
+	if !ok {
+		return nil, nil, false
+	}
+	r := c.req.Clone(withAnswered(c.ctx, alt, n))
+	if alt.Host != "" {
+		r.URL.Host, r.Host = alt.Host, ""
+	}
+	if alt.Model != "" {
+		if p, ok := key.ReplacePathModel(r.URL.Path, alt.Model); ok {
+			r.URL.Path, r.URL.RawPath = p, ""
+		} else if b, ok := key.ReplaceModel(body, alt.Model); ok {
+			body = b
+		} else {
+			return nil, nil, false
+		}
+	}
+	switch {
+	case c.body.mode == noBody:
+		r.Body, r.GetBody = c.req.Body, c.req.GetBody
+	default:
+		r.ContentLength = int64(len(body))
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	}
+	return r, body, true
+}
+
+// bytes returns the whole body of req, for a rewritten copy: the buffer, or
+// a GetBody copy read in full (up to limit bytes). It reports false for a
+// body that cannot be had again.
+func (r *replay) bytes(req *http.Request, limit int64) ([]byte, bool) {
+	switch r.mode {
+	case noBody:
+		return nil, true
+	case buffered:
+		return r.buf, true
+	case getBody:
+		rc, err := req.GetBody()
+		if err != nil {
+			return nil, false
+		}
+		defer rc.Close()
+		if limit < 0 {
+			limit = 0
+		}
+		b, err := io.ReadAll(io.LimitReader(rc, limit+1))
+		if err != nil || int64(len(b)) > limit {
+			return nil, false
+		}
+		return b, true
+	}
+	return nil, false
+}
