@@ -141,7 +141,7 @@ func clients() []client {
 			delays: []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second},
 			new:    func(http.RoundTripper, upstream) *http.Client { panic("rebound-redis needs a Store") },
 			newWithStore: func(base http.RoundTripper, st rebound.Store) *http.Client {
-				return &http.Client{Transport: rebound.New(base, withStore(st))}
+				return &http.Client{Transport: rebound.New(base, rebound.WithStore(st))}
 			},
 		},
 		{

@@ -10,7 +10,6 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/rebound-http/rebound"
 	"github.com/rebound-http/rebound/bench/sim"
 	"github.com/rebound-http/rebound/redisstore"
 )
@@ -79,6 +78,3 @@ func checkRedis(addr string) error {
 	}
 	return nil
 }
-
-// withStore is the Option list of a rebound client that shares its gates.
-func withStore(st rebound.Store) rebound.Option { return rebound.WithStore(st) }
