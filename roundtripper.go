@@ -366,7 +366,7 @@ func (c *call) run() (_ *http.Response, why Reason, fall bool, _ error) {
 				t.gates.Cancel(&a.Ticket, now)
 				continue
 			}
-			a.Ticket.Sending()
+			a.Ticket.Sending(now)
 		}
 		areq, err := c.request(c.sched.Attempts() + 1)
 		if err != nil {
@@ -583,7 +583,7 @@ func (c *call) send(tk *gate.Ticket, areq *http.Request, o sendOpts) (*http.Resp
 		if end.IsZero() {
 			end = t.now()
 		}
-		tk.Observe(classify.ParseQuota(resp.Header, end), end)
+		tk.Observe(classify.ParseQuota(resp.Header, end), end, d.Status == http.StatusTooManyRequests)
 	}
 	t.gates.Report(tk, d, err, c.ctx.Err() != nil, end)
 	if hist && d.Verdict == classify.Success && (o.lost == nil || !o.lost.Load()) {

@@ -348,7 +348,11 @@ func (s *Set) Admit(g *Gate, now time.Time, r Request) Admission {
 			// deadline: say when the quota resets instead.
 			return Admission{Verdict: Refuse, Cause: Hold, Err: &ratelimit.QuotaError{Key: g.key, Until: until, Wait: wait}}
 		}
-		return Admission{Verdict: Wait, Delay: until.Sub(now), Cause: Hold}
+		if h != g.quota.spent.Load() {
+			return Admission{Verdict: Wait, Delay: until.Sub(now), Cause: Hold}
+		}
+		// A told window is spent: the told quota gives the call a slot in
+		// the next one, in the order calls came.
 	}
 	if ro := g.remoteOpen.Load(); ro > now.UnixNano() {
 		return s.remoteOpenWait(g, now, r, time.Unix(0, ro))
@@ -403,7 +407,16 @@ func (s *Set) Admit(g *Gate, now time.Time, r Request) Admission {
 				return Admission{Verdict: Refuse, Cause: TooLarge, Err: costError(g.key, r.Cost, c)}
 			}
 		}
-		t.quota = q.reserve(now, r.Cost)
+		var fit int64
+		if hasDeadline {
+			fit = r.Deadline.Add(-g.pace.latency()).UnixNano()
+		}
+		t.quota = q.reserve(now, r.Cost, fit)
+		if t.quota.late {
+			d := t.quota.delay
+			s.Cancel(&t, now)
+			return Admission{Verdict: Refuse, Cause: Pace, Err: &ratelimit.WaitError{Key: g.key, Wait: d, Left: r.Deadline.Sub(now)}}
+		}
 		if reset := t.quota.reset; reset > 0 {
 			// The slot lies past the window's reset: wait for the reset
 			// and ask again, with what the new window tells.
@@ -417,6 +430,9 @@ func (s *Set) Admit(g *Gate, now time.Time, r Request) Admission {
 		// window has that much room.
 		if d := t.quota.delay; d >= quotaSlack && d > delay {
 			delay, cause = d, Pace
+			if t.quota.next {
+				cause = Hold // at the reset of a spent window
+			}
 		}
 	}
 
@@ -554,7 +570,7 @@ func (s *Set) Cancel(t *Ticket, now time.Time) {
 	t.pace.cancel(now)
 	t.pace = paceReservation{}
 	if t.g != nil {
-		t.g.quota.cancel(&t.quota, now)
+		t.g.quota.cancel(&t.quota)
 	}
 	if t.retry {
 		s.budget.Refund(now)

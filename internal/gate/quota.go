@@ -6,8 +6,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/time/rate"
-
 	"github.com/rebound-http/rebound/classify"
 	"github.com/rebound-http/rebound/ratelimit"
 )
@@ -15,27 +13,43 @@ import (
 // The quota a provider tells in its rate-limit headers, per key: for
 // requests and for tokens, what is left of the window and when it resets.
 //
-// What is left, less what is in flight (sent and not yet answered, so not
-// yet counted by the provider), is spread evenly over the time to the reset
-// rather than spent at once: a limiter at that rate, with a tenth of it as
-// burst, so that calls within the quota go at once and a load above it is
-// paced to it. Against a fixed window this spends the window exactly by its
-// reset. Against a bucket that refills (OpenAI's reset is the time until it
-// is whole again) it settles with the bucket half full, sending at its
-// refill rate. When a response says nothing is left, or no more than is in
-// flight, the key holds until the reset. Headers are read on every response, success included, but
-// only once per quotaSample while the quota is far from spent, so the cost
-// is paid about once per quotaSample per key under load.
+// What is free of a window is spread evenly over the time to its reset
+// rather than spent at once: each lane keeps a schedule of slots (a tenth at
+// once, the rest a pace apart), so that calls within the quota go at once
+// and a load above it is paced to it. Slots are given in the order calls ask
+// for them, and an answer that tells the quota again re-paces only what was
+// not yet given: the calls given a slot keep it. What is free is what the
+// answer says is left, less what was sent after its own request (which its
+// count cannot include), less the slots given and not yet sent. A call
+// whose slot would fall past the reset, or that comes while the window is
+// spent, is given a slot at the reset, in the next window, as far as that
+// has room: the calls that waited go first when it renews, and the rest of
+// it is spread. The reset is counted from when the answer's request was
+// sent, not from when the answer came. A call no slot fits before its
+// deadline is refused at once, and takes none.
+//
+// A quota that refills as a bucket (OpenAI's: its reset is the time until
+// it is whole again) is told apart by what is left growing back within a
+// window; it is then paced as what it is: a bucket of its limit, refilled
+// at the rate the answers tell, holding what they say is left.
+//
+// Headers are read on every response, success included, but only once per
+// quotaSample while the quota is far from spent, so the cost is paid about
+// once per quotaSample per key under load.
 const (
 	quotaSample = 10 * time.Millisecond
 	// quotaSlack is the shortest wait the told quota imposes: a call due
 	// sooner goes at once.
 	quotaSlack = time.Millisecond
-	// quotaFar is the share of a window's limit left, beyond what is in
-	// flight, above which the headers need not be read on every response.
+	// quotaFar is the share of a window's limit left, beyond what was
+	// sent since, above which the headers need not be read on every
+	// response.
 	quotaFar = 0.2
 	// quotaBurst is the share of what is left that may go at once.
 	quotaBurst = 0.1
+	// quotaMargin is the least margin taken after a told reset, for the
+	// time a request takes to reach the provider.
+	quotaMargin = 5 * time.Millisecond
 	// learntTTL is how long a limit learnt from the headers (a window's
 	// capacity) lasts after the last response that stated it.
 	learntTTL = time.Minute
@@ -44,26 +58,63 @@ const (
 // lane is the quota of one kind, requests or tokens, of one key.
 type lane struct {
 	inflight atomic.Int64 // requests or tokens sent and not answered, while tracked
+	// sent counts the requests or tokens sent while tracked: what was sent
+	// after an answer's own request is what its headers cannot count.
+	sent atomic.Int64
+	// queued counts the requests or tokens given a slot to come and not yet
+	// sent.
+	queued atomic.Int64
 
 	// Under quota.mu:
-	lim      *rate.Limiter // nil: not paced
-	until    int64         // Unix ns when the reported window resets; the pace lapses then
+	// The schedule, a token bucket of burst units refilled one unit per
+	// pace, kept as the time tat at which it is full again (GCRA): a call
+	// of c units has its slot at max(now, max(tat, now)+c·pace-burst·pace).
+	paced    bool // the schedule applies until until
+	tat      int64
+	pace     float64       // ns per unit
+	burst    float64       // units
+	until    int64         // Unix ns when the reported window resets; the schedule lapses then
 	limit    int64         // the window's capacity, when stated
 	limitTTL int64         // Unix ns until which limit and span hold
 	span     time.Duration // the longest reset told: the window's length
 	window   classify.Window
+	// next counts the units given slots at the reset, in the next window,
+	// to calls that came when this one was spent or its slots were all
+	// given: they are the oldest, and go first when it renews. gen counts
+	// the windows, so that a slot given back is taken off the right one.
+	next int64
+	gen  uint64
+	// nextRoom is how much of the next window may be given: its limit, less
+	// what was sent after the answer that said this one was spent (a
+	// bucket is whole at the reset only if nothing more was taken).
+	nextRoom int64
+	// refills is set once the quota was seen to refill within a window,
+	// as a bucket does: what is left then grows back as time passes, and
+	// what is sent before the reset is taken from the next window too, so
+	// its slots are given only once the window is spent. lastLeft and
+	// lastSeq are what the latest-sent request's answer told, and the
+	// sent count after that request, to see it by.
+	refills                    bool
+	windowed                   bool // seen to start a window whole
+	lastLeft, lastSeq, lastEnd int64
+	// slow stretches a refilling lane's pace, from 1, after 429s.
+	slow float64
 }
 
 type quota struct {
+	// spent is the Unix ns of the hold set because a told window was
+	// spent: the calls that find it are given slots in the next window.
+	spent atomic.Int64
+
 	// tracked is set once a response of the key has told its quota: from
-	// then on admissions count what is in flight and may be paced.
+	// then on admissions count what is sent and may be paced.
 	tracked atomic.Bool
 	// tokTracked is set once a response has told a token quota: from then
 	// on requests are given a cost.
 	tokTracked atomic.Bool
 	// next is the Unix ns before which a response's headers are not read.
 	next atomic.Int64
-	// paced is set while either lane's limiter applies.
+	// paced is set while either lane's schedule applies.
 	paced atomic.Bool
 	// capacity is the token window's capacity learnt from the headers,
 	// until capacityTTL (Unix ns): read without the lock on every
@@ -77,15 +128,34 @@ type quota struct {
 
 // quotaReservation is what an admission holds of a key's told quota.
 type quotaReservation struct {
-	req, tok *rate.Reservation
-	want     int64 // the request's estimated cost
-	cost     int64 // tokens counted in flight
-	counted  bool  // the request is counted in flight
-	delay    time.Duration
+	want    int64 // the request's estimated cost
+	cost    int64 // tokens counted in flight
+	counted bool  // the request is counted in flight
+	// seqReq and seqTok are the lanes' sent counts once this request was
+	// counted in them, at sentAt (Unix ns).
+	seqReq, seqTok int64
+	sentAt         int64
+	// queuedReq and queuedTok are what the request counts in the lanes'
+	// queued: given a slot to come.
+	queuedReq, queuedTok int64
+	delay                time.Duration
 	// reset, when not zero, says the slot would come only after the told
 	// window resets, that long from now: rather than queue behind a
 	// window that is nearly spent, wait for the reset and ask again.
 	reset time.Duration
+	// nextReq and nextTok are the units given in the next window of each
+	// lane (of its gen), when the slot is there.
+	nextReq, nextTok int64
+	genReq, genTok   uint64
+	// next says the slot is at the reset of a spent window.
+	next bool
+	// late says the slot comes too late for the call's deadline: no slot
+	// was taken.
+	late bool
+	// tatReq and tatTok are the lanes' schedules once the slots were
+	// taken (zero for none), so that a slot not used is given back while
+	// no later one was given; took is the tokens taken.
+	tatReq, tatTok, took int64
 }
 
 // QuotaDue reports whether a response of g's key arriving at now should
@@ -103,92 +173,211 @@ func (s *Set) CostWanted(g *Gate) bool {
 }
 
 // reserve takes a slot, and cost tokens, of the told quota at now, and
-// counts them in flight when they may go at once; a slot that comes later
-// is counted only when it is sent (see Ticket.Sending): until then the
-// limiter counts it, and counting it in flight as well would count it
-// twice. q.tracked must be set.
-func (q *quota) reserve(now time.Time, cost int64) quotaReservation {
+// counts them sent when they may go at once; a slot that comes later is
+// counted queued until it is sent (see Ticket.Sending). A slot at or after
+// fit (Unix ns; zero for none) is not taken: the reservation is late.
+// q.tracked must be set.
+func (q *quota) reserve(now time.Time, cost, fit int64) quotaReservation {
 	r := quotaReservation{want: cost}
 	if q.paced.Load() {
-		q.reserveSlots(now, cost, &r)
+		q.reserveSlots(now, cost, fit, &r)
 	}
-	if r.delay < quotaSlack {
-		q.sending(&r)
+	if r.delay < quotaSlack && !r.late && r.reset == 0 {
+		q.sending(&r, now)
 	}
 	return r
 }
 
-// sending counts r's request and tokens in flight.
-func (q *quota) sending(r *quotaReservation) {
+// sending counts r's request and tokens sent and in flight.
+func (q *quota) sending(r *quotaReservation, now time.Time) {
 	if r.counted {
 		return
 	}
-	r.counted = true
+	r.counted, r.sentAt = true, now.UnixNano()
+	r.unqueue(q)
 	q.req.inflight.Add(1)
+	r.seqReq = q.req.sent.Add(1)
 	if r.want > 0 && q.tokTracked.Load() {
 		r.cost = r.want
 		q.tok.inflight.Add(r.cost)
+		r.seqTok = q.tok.sent.Add(r.cost)
 	}
 }
 
-// Sending tells the gate that an attempt admitted with a delay is now being
-// sent.
-func (t *Ticket) Sending() {
+// unqueue takes r's request and tokens out of the lanes' queued counts.
+func (r *quotaReservation) unqueue(q *quota) {
+	if r.queuedReq > 0 {
+		q.req.queued.Add(-r.queuedReq)
+		r.queuedReq = 0
+	}
+	if r.queuedTok > 0 {
+		q.tok.queued.Add(-r.queuedTok)
+		r.queuedTok = 0
+	}
+}
+
+// Sending tells the gate that an attempt admitted with a delay is now, at
+// now, being sent.
+func (t *Ticket) Sending(now time.Time) {
 	if t.g != nil && t.g.quota.tracked.Load() {
-		t.g.quota.sending(&t.quota)
+		t.g.quota.sending(&t.quota, now)
 	}
 }
 
-func (q *quota) reserveSlots(now time.Time, cost int64, r *quotaReservation) {
+func (q *quota) reserveSlots(now time.Time, cost, fit int64, r *quotaReservation) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	n := now.UnixNano()
 	q.req.renew(now)
 	q.tok.renew(now)
-	// What the limiter grants at once is taken with AllowN, which does not
-	// allocate; only a wait needs a Reservation. (A slot taken at once is
-	// not given back if the attempt is then not sent.)
-	if l := &q.req; l.lim != nil && n < l.until && !l.lim.AllowN(now, 1) {
-		r.req = l.lim.ReserveN(now, 1)
-		r.delay = r.req.DelayFrom(now)
-		if left := time.Duration(l.until - n); r.delay > left {
-			r.reset = left
+	// Both lanes' slots are found before either is taken: a call that must
+	// wait for a reset, or that no slot fits, takes neither.
+	req, tok := &q.req, &q.tok
+	a := req.find(n, 1)
+	if cost <= 0 && !tok.paced && n < tok.until {
+		cost = 1 // a token window is spent: a call of unknown cost waits too
+	}
+	b := tok.find(n, cost)
+	if a.reset || b.reset {
+		r.reset = time.Duration(max(a.slot, b.slot) - n)
+		return
+	}
+	if last := max(a.slot, b.slot); fit != 0 && last >= fit {
+		// Too late for the call: the slot stays for a call it fits.
+		r.delay, r.late = time.Duration(last-n), true
+		return
+	}
+	r.tatReq, r.nextReq, r.genReq = req.take(a, 1)
+	r.tatTok, r.nextTok, r.genTok = tok.take(b, cost)
+	if b.ok {
+		r.took = cost
+	}
+	r.next = a.next || b.next
+	if d := time.Duration(a.slot - n); a.ok && d >= quotaSlack {
+		r.delay = d
+		if !a.next {
+			r.queuedReq = 1
+			req.queued.Add(1)
 		}
 	}
-	if l := &q.tok; l.lim != nil && n < l.until && cost > 0 {
-		c := int(min(cost, math.MaxInt32))
-		if c > l.lim.Burst() {
-			l.lim.SetBurstAt(now, c)
-		}
-		if !l.lim.AllowN(now, c) {
-			r.tok = l.lim.ReserveN(now, c)
-			if d := r.tok.DelayFrom(now); d > r.delay {
-				r.delay = d
-			}
-			if left := time.Duration(l.until - n); r.tok.DelayFrom(now) > left {
-				r.reset = max(r.reset, left)
-			}
+	if d := time.Duration(b.slot - n); b.ok && d >= quotaSlack {
+		r.delay = max(r.delay, d)
+		if !b.next {
+			r.queuedTok = cost
+			tok.queued.Add(cost)
 		}
 	}
 }
 
+// found is the slot a lane has for a call: in its window (at tat), in the
+// next window (at the reset), or none before the reset (reset: wait for it
+// and ask again).
+type found struct {
+	ok, next, reset bool
+	slot, tat       int64
+}
+
+// find finds the slot of a call of c units at n. q.mu must be held.
+func (l *lane) find(n, c int64) found {
+	if c <= 0 || n >= l.until {
+		return found{}
+	}
+	if l.paced {
+		// All of the call's units must fall within the window.
+		if slot, tat := l.slot(n, c); slot < l.until && tat-int64(math.Round(l.burst*l.pace)) <= l.until {
+			return found{ok: true, slot: slot, tat: tat}
+		}
+	}
+	// Spent, or its slots all given: the next window, when its capacity
+	// is known and has room, else the reset. A quota that refills is whole
+	// at the reset only if nothing more is sent before it: only once spent.
+	room := l.limit
+	if !l.paced {
+		room = min(room, l.nextRoom)
+	}
+	if l.limit > 0 && (!l.paced || !l.refills) && l.span > 0 && l.limitTTL > l.until && l.next+c <= room {
+		return found{ok: true, next: true, slot: l.until}
+	}
+	return found{reset: true, slot: l.until}
+}
+
+// take takes the slot f of c units, returning the schedule once taken, or
+// the units taken in the next window and its gen. q.mu must be held.
+func (l *lane) take(f found, c int64) (tat, next int64, gen uint64) {
+	switch {
+	case !f.ok:
+		return 0, 0, 0
+	case f.next:
+		l.next += c
+		return 0, c, l.gen
+	}
+	l.tat = f.tat
+	return f.tat, 0, 0
+}
+
+// slot returns the slot, at or after n, of a call of c units, and the
+// schedule's tat once it is taken. q.mu must be held.
+func (l *lane) slot(n, c int64) (slot, tat int64) {
+	base := max(l.tat, n)
+	tat = base + int64(math.Round(float64(c)*l.pace))
+	// A call larger than the burst may go at once into a full bucket.
+	return max(n, tat-int64(math.Round(math.Max(l.burst, float64(c))*l.pace))), tat
+}
+
+// schedule spreads free units over the time from n to l.until, burst of
+// them at once, after the slots already given. q.mu must be held.
+func (l *lane) schedule(n, free int64, burst float64) {
+	burst = math.Min(burst, float64(free))
+	pace := float64(l.until-n) / math.Max(float64(free)-burst, 0.5)
+	if l.paced && l.tat > n {
+		// Slots are given up to last: what is free comes after them, a
+		// pace apart, with no burst before the queue has gone.
+		last := float64(l.tat) - l.burst*l.pace
+		if last > float64(n) {
+			// Exactly free more by the reset; the burst comes back with
+			// the next quota told once the queue has gone.
+			l.pace = math.Max(float64(l.until)-last, 0) / math.Max(float64(free), 0.5)
+			l.burst, l.tat, l.paced = 0, int64(last), true
+			return
+		}
+		// No queue: keep what the bucket holds, up to the new burst.
+		have := l.burst - float64(l.tat-n)/l.pace
+		l.pace, l.burst = pace, burst
+		l.tat = n + int64((burst-math.Min(math.Max(have, 0), burst))*pace)
+		l.paced = true
+		return
+	}
+	l.pace, l.burst, l.tat, l.paced = pace, burst, n, true
+}
+
 // renew starts l's next window once the told one has reset, before any
-// answer from the new one has told it: the window is whole again, its
-// capacity spread over its length, so that the calls that waited for the
-// reset do not all go at once. q.mu must be held.
+// answer from the new one has told it: the window is whole again, less the
+// slots given in it to the calls that waited for its reset, and the rest is
+// spread over its length, as when it was told. q.mu must be held.
 func (l *lane) renew(now time.Time) {
 	n := now.UnixNano()
 	if l.until == 0 || n < l.until || n >= l.limitTTL || l.limit <= 0 || l.span <= 0 {
 		return
 	}
-	l.lim = rate.NewLimiter(spread(l.limit, l.span), burstOf(l.limit))
-	l.until = now.Add(l.span).UnixNano()
+	// The window after the told one begins at its reset, not at now.
+	until := l.until + int64(l.span)
+	if until <= n {
+		until = now.Add(l.span).UnixNano()
+	}
+	free := l.limit - l.start(n)
+	l.until = until
+	l.schedule(n, free, float64(burstOf(free)))
 }
 
-// spread is the rate that, with burstOf(avail) at once, sends avail in
-// exactly d.
-func spread(avail int64, d time.Duration) rate.Limit {
-	return rate.Limit(math.Max(float64(avail)-float64(burstOf(avail)), 0.5) / d.Seconds())
+// start forgets the schedule of a window that has reset, and returns the
+// units given in the new one to the calls that waited for its reset. q.mu
+// must be held.
+func (l *lane) start(n int64) (given int64) {
+	given = l.next
+	l.next = 0
+	l.gen++
+	l.paced, l.tat = false, n
+	return given
 }
 
 // burstOf is the share of avail that may go at once.
@@ -196,8 +385,9 @@ func burstOf(avail int64) int {
 	return int(min(math.Max(quotaBurst*float64(avail), 1), math.MaxInt32))
 }
 
-// done takes r's request and tokens out of flight; cancel also gives its
-// slots back, as of now.
+// done takes r's request and tokens out of flight. cancel, for an attempt
+// that will not be sent, also takes them out of what is sent and queued,
+// and gives its slots back while no later one was given.
 func (q *quota) done(r *quotaReservation) {
 	if r.counted {
 		q.req.inflight.Add(-1)
@@ -209,21 +399,41 @@ func (q *quota) done(r *quotaReservation) {
 	}
 }
 
-func (q *quota) cancel(r *quotaReservation, now time.Time) {
-	q.done(r)
-	if r.req != nil {
-		r.req.CancelAt(now)
+func (q *quota) cancel(r *quotaReservation) {
+	r.unqueue(q)
+	if r.counted {
+		q.req.sent.Add(-1)
 	}
-	if r.tok != nil {
-		r.tok.CancelAt(now)
+	if r.cost > 0 {
+		q.tok.sent.Add(-r.cost)
+	}
+	q.done(r)
+	if r.tatReq != 0 || r.tatTok != 0 || r.nextReq != 0 || r.nextTok != 0 {
+		q.mu.Lock()
+		q.req.giveBack(r.tatReq, 1, r.nextReq, r.genReq)
+		q.tok.giveBack(r.tatTok, r.took, r.nextTok, r.genTok)
+		q.mu.Unlock()
 	}
 	*r = quotaReservation{}
 }
 
-// Observe takes the quota a response of the ticket's key told, read at at:
-// it holds the key when a window is spent, and otherwise spreads what is
-// left of each window over the time to its reset.
-func (t *Ticket) Observe(qt classify.Quota, at time.Time) {
+// giveBack gives back the slot of c units that left the schedule at tat,
+// while no later slot was given, or the next units given in the next
+// window while it is still to come. q.mu must be held.
+func (l *lane) giveBack(tat, c, next int64, gen uint64) {
+	if tat != 0 && l.paced && l.tat == tat {
+		l.tat -= int64(math.Round(float64(c) * l.pace))
+	}
+	if next != 0 && gen == l.gen {
+		l.next -= next
+	}
+}
+
+// Observe takes the quota a response of the ticket's key told, read at at,
+// refused saying whether it was a 429: it holds the key when a window is
+// spent, and otherwise spreads what is free of each window over the time to
+// its reset.
+func (t *Ticket) Observe(qt classify.Quota, at time.Time, refused bool) {
 	g := t.g
 	if g == nil {
 		return
@@ -236,7 +446,7 @@ func (t *Ticket) Observe(qt classify.Quota, at time.Time) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if !q.tracked.Load() {
-		q.tracked.Store(true) // what is in flight is counted from the next admission on
+		q.tracked.Store(true) // what is sent is counted from the next admission on
 	}
 	if qt.Tokens.Known && !q.tokTracked.Load() {
 		q.tokTracked.Store(true)
@@ -244,11 +454,36 @@ func (t *Ticket) Observe(qt classify.Quota, at time.Time) {
 	q.at = at
 	far := true
 	paced := false
+	// What the provider's count cannot include: what was sent after the
+	// answer's own request (a provider counts a request, and writes its
+	// headers, as it arrives, or later: this never counts too little), or,
+	// for a request not counted when sent, all that is in flight.
+	own := &t.quota
+	// The provider tells a reset as of the request's arrival: counted from
+	// when it was sent, not from when its answer came (seconds later, for
+	// inference), with a margin for the way there.
+	sent := at
+	if own.counted && own.sentAt > 0 && own.sentAt <= at.UnixNano() {
+		sent = time.Unix(0, own.sentAt)
+	}
+	endOf := func(reset time.Duration) time.Time {
+		return sent.Add(reset + min(at.Sub(sent), max(reset/100, quotaMargin)))
+	}
+	uncounted := func(l *lane, counted bool, seq int64) int64 {
+		if counted {
+			return max(l.sent.Load()-seq, 0)
+		}
+		return max(l.inflight.Load(), 0)
+	}
 	for _, x := range [...]struct {
-		l        *lane
-		w        classify.Window
-		inflight int64
-	}{{&q.req, qt.Requests, q.req.inflight.Load()}, {&q.tok, qt.Tokens, q.tok.inflight.Load()}} {
+		l       *lane
+		w       classify.Window
+		since   int64
+		counted bool
+		seq     int64
+		ok      bool // the request was not refused by this lane's quota
+	}{{&q.req, qt.Requests, uncounted(&q.req, own.counted, own.seqReq), own.counted, own.seqReq, !refused || qt.Requests.Remaining > 0},
+		{&q.tok, qt.Tokens, uncounted(&q.tok, own.cost > 0, own.seqTok), own.cost > 0, own.seqTok, !refused || qt.Tokens.Remaining >= own.want}} {
 		l, w := x.l, x.w
 		n := at.UnixNano()
 		if w.Limit > 0 {
@@ -261,38 +496,66 @@ func (t *Ticket) Observe(qt classify.Quota, at time.Time) {
 			l.span = w.Reset
 		}
 		if !w.Known {
-			if l.lim != nil && n < l.until {
+			if l.paced && n < l.until {
 				paced = true
 			}
 			continue
 		}
 		l.window = w
-		avail := w.Remaining - max(x.inflight, 0)
+		avail := w.Remaining - x.since
+		if x.counted {
+			l.learnRefill(w, x.seq, sent.Add(w.Reset).UnixNano())
+		}
+		if l.refills && l.limit > 0 {
+			if !x.ok {
+				l.slow = min(l.slow*1.25, 4) // the bucket was emptier than thought
+			} else if l.slow > 1 {
+				l.slow = max(l.slow*0.995, 1)
+			}
+			if l.refill(n, avail, w) {
+				paced = true
+				if limit := l.limit; float64(avail) < quotaFar*float64(limit) {
+					far = false
+				}
+			}
+			continue
+		}
 		if avail <= 0 {
-			// Spent, or about to be by what is in flight: hold the key
+			// Spent, or about to be by what was sent since: hold the key
 			// until the reset.
-			l.lim, far = nil, false
+			far = false
+			if n >= l.until {
+				l.start(n)
+			}
+			l.paced = false
 			if w.Reset > 0 {
-				g.HoldUntil(at.Add(w.Reset))
-				l.until, paced = at.Add(w.Reset).UnixNano(), true // renewed at the reset
+				until := endOf(w.Reset)
+				l.until, paced = until.UnixNano(), true // renewed at the reset
+				l.nextRoom = l.limit
+				if !l.windowed {
+					l.nextRoom -= x.since
+				}
+				q.spent.Store(l.until)
+				g.HoldUntil(until)
 			}
 			continue
 		}
 		if w.Reset <= 0 {
-			l.lim = nil // nothing to spread over
+			l.paced = false // nothing to spread over
 			continue
 		}
-		if limit := l.limit; limit > 0 && float64(avail) < quotaFar*float64(limit) || avail < 4*max(x.inflight, 1) {
+		if limit := l.limit; limit > 0 && float64(avail) < quotaFar*float64(limit) || avail < 4*max(l.inflight.Load(), 1) {
 			far = false
 		}
-		r, burst := spread(avail, w.Reset), burstOf(avail)
-		if l.lim == nil || n >= l.until {
-			l.lim = rate.NewLimiter(r, burst)
-		} else {
-			l.lim.SetLimitAt(at, r)
-			l.lim.SetBurstAt(at, max(burst, l.lim.Burst()/2))
+		// The slots given at the reset count too: where the quota is a
+		// bucket that refills, rather than a window, they draw on the
+		// same units.
+		free := max(avail-l.queued.Load()-l.next, 0)
+		if n >= l.until {
+			l.start(n) // a new window
 		}
-		l.until = at.Add(w.Reset).UnixNano()
+		l.until = endOf(w.Reset).UnixNano()
+		l.schedule(n, free, float64(burstOf(free)))
 		paced = true
 	}
 	q.paced.Store(paced)
@@ -305,6 +568,57 @@ func (t *Ticket) Observe(qt classify.Quota, at time.Time) {
 		next = at.Add(quotaSample).UnixNano()
 	}
 	q.next.Store(next)
+}
+
+// refill paces a lane whose quota refills as what it is, a bucket: limit
+// units, refilled at the rate the answer tells (what is missing over the
+// time until it is whole), holding what it says is left less what was sent
+// since, given a slot or in the next window. Calls go as the bucket has
+// room, in the order they came; no hold is needed. It reports whether the
+// lane is paced. q.mu must be held.
+func (l *lane) refill(n, avail int64, w classify.Window) bool {
+	pace := l.pace
+	if w.Remaining < l.limit && w.Reset > 0 {
+		// What is left is told in whole units, rounded down: up to one
+		// more is missing than it says.
+		pace = float64(w.Reset) / float64(max(l.limit-w.Remaining-1, 1)) * max(l.slow, 1)
+	}
+	if pace <= 0 {
+		l.paced = false // whole, and its rate never told
+		return false
+	}
+	// One unit is kept in hand, so that a request that arrives a little
+	// early at the provider finds it.
+	tokens := float64(avail - l.queued.Load() - l.next - 1)
+	l.pace, l.burst = pace, float64(l.limit)
+	l.tat = n + int64(math.Round((l.burst-tokens)*pace))
+	l.until, l.paced = l.limitTTL, true
+	return true
+}
+
+// learnRefill compares what an answer tells is left, its request sent when
+// the lane's sent count was seq, with what the latest-sent one before it
+// told: within a window, what is left can only have shrunk by what was sent
+// between them, unless the quota refills. The slack covers requests refused
+// and token estimates the provider charges otherwise. q.mu must be held.
+func (l *lane) learnRefill(w classify.Window, seq, end int64) {
+	if seq <= l.lastSeq {
+		return // an answer older than the latest one read
+	}
+	// An answer of the next window tells a reset a window later.
+	if l.lastSeq > 0 && end > l.lastEnd+int64(l.span/2) && w.Remaining > l.lastLeft {
+		// A reset about a window later, and more left: a new window,
+		// whole at once. A bucket that far from whole has less left.
+		l.windowed = true
+	}
+	if l.lastSeq > 0 && end <= l.lastEnd+int64(l.span/2) {
+		between := seq - l.lastSeq
+		slack := max(2, l.limit/100, between/10)
+		if w.Remaining > l.lastLeft-between+slack {
+			l.refills = true
+		}
+	}
+	l.lastLeft, l.lastSeq, l.lastEnd = w.Remaining, seq, end
 }
 
 // tokenCapacity returns the token capacity learnt for the key at now, or 0.

@@ -1,0 +1,373 @@
+package gate
+
+import (
+	"cmp"
+	"container/heap"
+	"math"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/rebound-http/rebound/classify"
+)
+
+// A provider's told quota offered more than it allows, simulated on the
+// fake clock: calls arrive at random (Poisson), each with its own deadline,
+// are admitted as the root admits them (wait, sleep for the slot, ask again
+// when the key is found held meanwhile, send), and are answered by a
+// provider that tells what is left on every answer, computed as the request
+// arrives. The gate must serve as many calls as a client that knew the
+// quota (calls wait in the order they came and go as soon as the quota has
+// room, or are dropped when they could no longer make their deadline), and
+// almost never be refused with a 429.
+
+// provider is a told quota: decide charges a request arriving at now, and
+// says whether it was within the quota and what the answer tells.
+type provider interface {
+	decide(now time.Duration, cost int64) (ok bool, q classify.Quota)
+	// room is what may be sent at now without a 429, for the optimum.
+	room(now time.Duration) (requests, tokens int64)
+	charge(now time.Duration, cost int64)
+}
+
+// fixedWindow is a quota per window [k·window, (k+1)·window), the unused
+// part lost at its end, its reset the time to the window's end.
+type fixedWindow struct {
+	window           time.Duration
+	requests, tokens int64 // per window; tokens 0: none
+	index            int64
+	usedReq, usedTok int64
+}
+
+func (w *fixedWindow) at(now time.Duration) time.Duration {
+	idx := int64(math.Floor(float64(now) / float64(w.window)))
+	if idx != w.index {
+		w.index, w.usedReq, w.usedTok = idx, 0, 0
+	}
+	return time.Duration(idx+1)*w.window - now
+}
+
+func (w *fixedWindow) room(now time.Duration) (int64, int64) {
+	w.at(now)
+	if w.tokens == 0 {
+		return w.requests - w.usedReq, math.MaxInt64
+	}
+	return w.requests - w.usedReq, w.tokens - w.usedTok
+}
+
+func (w *fixedWindow) charge(now time.Duration, cost int64) {
+	w.at(now)
+	w.usedReq++
+	w.usedTok += cost
+}
+
+func (w *fixedWindow) decide(now time.Duration, cost int64) (bool, classify.Quota) {
+	reset := w.at(now)
+	req, tok := w.room(now)
+	ok := req >= 1 && tok >= cost
+	if ok {
+		w.charge(now, cost)
+	}
+	q := classify.Quota{Requests: told(w.requests-w.usedReq, w.requests, reset)}
+	if w.tokens > 0 {
+		q.Tokens = told(w.tokens-w.usedTok, w.tokens, reset)
+	}
+	return ok, q
+}
+
+// bucket is OpenAI's kind of quota: a bucket of requests refilled at
+// limit per span, its reset the time until it is whole again.
+type bucket struct {
+	limit int64
+	span  time.Duration
+	level float64
+	last  time.Duration
+	begun bool
+}
+
+func (b *bucket) fill(now time.Duration) {
+	if !b.begun {
+		b.level, b.last, b.begun = float64(b.limit), now, true
+	}
+	b.level = math.Min(float64(b.limit), b.level+float64(b.limit)*float64(now-b.last)/float64(b.span))
+	b.last = now
+}
+
+func (b *bucket) room(now time.Duration) (int64, int64) {
+	b.fill(now)
+	return int64(b.level), math.MaxInt64
+}
+
+func (b *bucket) charge(now time.Duration, _ int64) {
+	b.fill(now)
+	b.level--
+}
+
+func (b *bucket) decide(now time.Duration, _ int64) (bool, classify.Quota) {
+	b.fill(now)
+	ok := b.level >= 1
+	if ok {
+		b.level--
+	}
+	reset := time.Duration((float64(b.limit) - b.level) / float64(b.limit) * float64(b.span))
+	return ok, classify.Quota{Requests: told(int64(b.level), b.limit, reset)}
+}
+
+type windowSim struct {
+	provider func() provider
+	rate     float64       // calls per second
+	deadline time.Duration // each call's
+	latency  time.Duration // of every answer
+	// slow, when set, draws each answer's latency instead.
+	slow    func(r *rand.Rand) time.Duration
+	warmup  time.Duration // calls before 0 are not measured
+	measure time.Duration // calls in [0, measure) are; the load goes on for a deadline more
+	cost    func(r *rand.Rand) int64
+}
+
+type windowResult struct {
+	offered, ok, sent, throttled int
+	late, refused                int
+}
+
+func (r windowResult) success() float64 { return float64(r.ok) / float64(r.offered) }
+
+type simCall struct {
+	arrive   time.Duration
+	cost     int64
+	latency  time.Duration
+	measured bool
+	tk       Ticket
+	ok       bool
+	answer   classify.Quota
+}
+
+const (
+	arrive = iota
+	admit
+	slept
+	answered
+)
+
+type simEvent struct {
+	at   time.Duration
+	seq  int
+	kind int
+	c    *simCall
+}
+
+type simQueue []simEvent
+
+func (q simQueue) Len() int { return len(q) }
+func (q simQueue) Less(i, j int) bool {
+	if q[i].at != q[j].at {
+		return q[i].at < q[j].at
+	}
+	return q[i].seq < q[j].seq
+}
+func (q simQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
+func (q *simQueue) Push(x any)   { *q = append(*q, x.(simEvent)) }
+func (q *simQueue) Pop() any {
+	old := *q
+	e := old[len(old)-1]
+	*q = old[:len(old)-1]
+	return e
+}
+
+func (ws windowSim) arrivals(seed uint64) []*simCall {
+	r := rand.New(rand.NewPCG(seed, 1))
+	var calls []*simCall
+	for t := -ws.warmup; t < ws.measure+ws.deadline; {
+		c := &simCall{arrive: t, measured: t >= 0 && t < ws.measure}
+		if ws.cost != nil {
+			c.cost = ws.cost(r)
+		}
+		c.latency = ws.latency
+		if ws.slow != nil {
+			c.latency = ws.slow(r)
+		}
+		calls = append(calls, c)
+		t += time.Duration(r.ExpFloat64() / ws.rate * float64(time.Second))
+	}
+	return calls
+}
+
+// run drives the calls through a gate against the provider.
+func (ws windowSim) run(t *testing.T, calls []*simCall) windowResult {
+	c := newClock()
+	origin := c.now.Add(ws.warmup)
+	at := func(d time.Duration) time.Time { return origin.Add(d) }
+	s := newSet(t, c, Config{})
+	g := s.Get("h/m", c.now)
+	p := ws.provider()
+	var q simQueue
+	seq := 0
+	push := func(d time.Duration, kind int, sc *simCall) {
+		seq++
+		heap.Push(&q, simEvent{at: d, seq: seq, kind: kind, c: sc})
+	}
+	for _, sc := range calls {
+		push(sc.arrive, arrive, sc)
+	}
+	var res windowResult
+	send := func(now time.Duration, sc *simCall) {
+		if sc.measured {
+			res.sent++
+		}
+		sc.ok, sc.answer = p.decide(now, sc.cost)
+		push(now+sc.latency, answered, sc)
+	}
+	for q.Len() > 0 {
+		e := heap.Pop(&q).(simEvent)
+		c.now = at(e.at)
+		sc := e.c
+		switch e.kind {
+		case arrive, admit:
+			if e.kind == arrive && sc.measured {
+				res.offered++
+			}
+			a := s.Admit(g, c.now, Request{Attempt: 1, Deadline: at(sc.arrive + ws.deadline), Cost: sc.cost})
+			switch {
+			case a.Verdict == Refuse:
+				if sc.measured {
+					res.refused++
+				}
+			case a.Verdict == Wait:
+				push(e.at+a.Delay, admit, sc)
+			case a.Delay > 0:
+				sc.tk = a.Ticket
+				push(e.at+a.Delay, slept, sc)
+			default:
+				sc.tk = a.Ticket
+				send(e.at, sc)
+			}
+		case slept:
+			if g.Held(c.now) {
+				s.Cancel(&sc.tk, c.now)
+				push(e.at, admit, sc)
+				continue
+			}
+			sc.tk.Sending(c.now)
+			send(e.at, sc)
+		case answered:
+			d := ok200
+			if !sc.ok {
+				d = classify.Decision{Status: 429, Verdict: classify.Retryable}
+				if sc.measured {
+					res.throttled++
+				}
+			}
+			if !sc.ok || sc.tk.QuotaDue() {
+				sc.tk.Observe(sc.answer, c.now, !sc.ok)
+			}
+			s.Report(&sc.tk, d, nil, false, c.now)
+			if sc.ok && sc.measured && e.at <= sc.arrive+ws.deadline {
+				res.ok++
+			} else if sc.ok && sc.measured {
+				res.late++
+			}
+		}
+	}
+	return res
+}
+
+// optimum is a client that knows the quota: calls wait in the order they
+// came and go as soon as it has room, or are dropped when they could no
+// longer be answered by their deadline, as far as the mean latency tells;
+// each is sent once.
+func (ws windowSim) optimum(calls []*simCall) windowResult {
+	var res windowResult
+	var queue []*simCall
+	p := ws.provider()
+	var mean time.Duration
+	for _, c := range calls {
+		mean += c.latency / time.Duration(len(calls))
+	}
+	next := 0
+	for now := -ws.warmup; next < len(calls) || len(queue) > 0; now += time.Millisecond {
+		for next < len(calls) && calls[next].arrive < now+time.Millisecond {
+			if calls[next].measured {
+				res.offered++
+			}
+			queue = append(queue, calls[next])
+			next++
+		}
+		for len(queue) > 0 && now-queue[0].arrive+mean > ws.deadline {
+			queue = queue[1:]
+		}
+		for len(queue) > 0 {
+			req, tok := p.room(now)
+			if req < 1 || tok < queue[0].cost {
+				break
+			}
+			p.charge(now, queue[0].cost)
+			if queue[0].measured {
+				res.sent++
+				if now-queue[0].arrive+queue[0].latency <= ws.deadline {
+					res.ok++
+				} else {
+					res.late++
+				}
+			}
+			queue = queue[1:]
+		}
+	}
+	return res
+}
+
+func TestToldQuotaMeetsTheOptimum(t *testing.T) {
+	const latency = 20 * time.Millisecond
+	tokens := func(r *rand.Rand) int64 { return 100 + r.Int64N(1420) }
+	slow := func(r *rand.Rand) time.Duration {
+		return 100*time.Millisecond + time.Duration(r.Int64N(int64(2*time.Second)))
+	}
+	for _, tc := range []struct {
+		name string
+		ws   windowSim
+		// within is how far below the optimum's success the gate may be,
+		// in points.
+		within float64
+	}{
+		// A backlog that grows window after window, carried over resets:
+		// 120% of a 10 s window, and of a 1 s window for 10 s.
+		{"10s window", windowSim{provider: func() provider { return &fixedWindow{window: 10 * time.Second, requests: 1666} },
+			rate: 200, deadline: 5 * time.Second, latency: latency, warmup: 250 * time.Millisecond, measure: 40 * time.Second}, 0},
+		{"1s window", windowSim{provider: func() provider { return &fixedWindow{window: time.Second, requests: 166} },
+			rate: 200, deadline: 5 * time.Second, latency: latency, warmup: 250 * time.Millisecond, measure: 10 * time.Second}, 0},
+		{"10s token window", windowSim{provider: func() provider { return &fixedWindow{window: 10 * time.Second, requests: 1 << 40, tokens: 1350000} },
+			rate: 200, deadline: 5 * time.Second, latency: latency, warmup: 250 * time.Millisecond, measure: 40 * time.Second, cost: tokens}, 0},
+		// OpenAI's kind: a bucket that refills, its reset the time until
+		// it is whole; 120% of its rate, then a load within it.
+		{"bucket", windowSim{provider: func() provider { return &bucket{limit: 100, span: time.Second} },
+			rate: 120, deadline: 5 * time.Second, latency: latency, warmup: 250 * time.Millisecond, measure: 20 * time.Second}, 0},
+		// Inference answers take seconds, and each its own time. Spreading
+		// the quota queues every call a little, where the optimum sends
+		// the first ones at once and makes the later ones wait for the
+		// reset: more calls are sent late in their deadline, and the
+		// slowest answers of those miss it. That trade costs up to four
+		// points here.
+		{"10s window, slow answers", windowSim{provider: func() provider { return &fixedWindow{window: 10 * time.Second, requests: 1666} },
+			rate: 200, deadline: 6 * time.Second, warmup: 250 * time.Millisecond, measure: 40 * time.Second, slow: slow}, 4},
+		{"bucket, slow answers", windowSim{provider: func() provider { return &bucket{limit: 100, span: time.Second} },
+			rate: 130, deadline: 6 * time.Second, warmup: 250 * time.Millisecond, measure: 20 * time.Second, slow: slow}, 4},
+		{"bucket within", windowSim{provider: func() provider { return &bucket{limit: 100, span: time.Second} },
+			rate: 60, deadline: 5 * time.Second, latency: latency, warmup: 250 * time.Millisecond, measure: 20 * time.Second}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			calls := tc.ws.arrivals(1)
+			opt := tc.ws.optimum(calls)
+			for _, sc := range calls {
+				*sc = simCall{arrive: sc.arrive, cost: sc.cost, latency: sc.latency, measured: sc.measured}
+			}
+			got := tc.ws.run(t, calls)
+			t.Logf("gate: %.1f%% success, %d sent, %d throttled, %d late, %d refused; optimum %.1f%%, %d sent, %d late", 100*got.success(), got.sent, got.throttled, got.late, got.refused, 100*opt.success(), opt.sent, opt.late)
+			within := cmp.Or(tc.within, 2)
+			if got.success() < opt.success()-within/100 {
+				t.Errorf("success %.1f%%, more than %v points below the optimum's %.1f%%", 100*got.success(), within, 100*opt.success())
+			}
+			if float64(got.throttled) > 0.01*float64(got.sent) {
+				t.Errorf("%d of %d requests throttled: more than 1%%", got.throttled, got.sent)
+			}
+		})
+	}
+}
