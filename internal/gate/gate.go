@@ -402,14 +402,19 @@ func (s *Set) Admit(g *Gate, now time.Time, r Request) Admission {
 	}
 	if q := &g.quota; q.tracked.Load() {
 		if r.Cost > 0 && q.tokTracked.Load() {
-			if c := q.tokenCapacity(now); c > 0 && r.Cost > c {
+			if c := q.tokenCapacity(now); c > 0 && q.scaled(r.Cost) > c {
 				s.Cancel(&t, now)
 				return Admission{Verdict: Refuse, Cause: TooLarge, Err: costError(g.key, r.Cost, c)}
 			}
 		}
 		var fit int64
 		if hasDeadline {
-			fit = r.Deadline.Add(-g.pace.latency()).UnixNano()
+			// The answer must come by the deadline: its usual time, and a
+			// margin for answers slower than usual and timers that fire
+			// late, since a slot taken by a call that then misses its
+			// deadline is lost to the calls behind it.
+			lat := g.pace.latency()
+			fit = r.Deadline.Add(-lat - lat/2 - quotaFitMargin).UnixNano()
 		}
 		t.quota = q.reserve(now, r.Cost, fit)
 		if t.quota.late {

@@ -50,6 +50,9 @@ const (
 	// quotaMargin is the least margin taken after a told reset, for the
 	// time a request takes to reach the provider.
 	quotaMargin = 5 * time.Millisecond
+	// quotaFitMargin is the least time a slot must leave before the call's
+	// deadline beyond its answer's usual time.
+	quotaFitMargin = 2 * time.Millisecond
 	// learntTTL is how long a limit learnt from the headers (a window's
 	// capacity) lasts after the last response that stated it.
 	learntTTL = time.Minute
@@ -94,9 +97,11 @@ type lane struct {
 	// its slots are given only once the window is spent. lastLeft and
 	// lastSeq are what the latest-sent request's answer told, and the
 	// sent count after that request, to see it by.
-	refills                    bool
-	windowed                   bool // seen to start a window whole
-	lastLeft, lastSeq, lastEnd int64
+	refills, windowed      bool
+	refillSeen, windowSeen int   // the evidence for each
+	lastLeft, lastSeq      int64 // of the latest-sent answer read
+	lastSent, lastReset    int64
+	refusedSeq             int64 // the latest-sent request answered 429
 	// slow stretches a refilling lane's pace, from 1, after 429s.
 	slow float64
 }
@@ -116,6 +121,9 @@ type quota struct {
 	next atomic.Int64
 	// paced is set while either lane's schedule applies.
 	paced atomic.Bool
+	// scale holds the float64 bits of what the provider charges per token
+	// estimated (0: 1); see scaled.
+	scale atomic.Uint64
 	// capacity is the token window's capacity learnt from the headers,
 	// until capacityTTL (Unix ns): read without the lock on every
 	// admission of a costed request.
@@ -178,6 +186,7 @@ func (s *Set) CostWanted(g *Gate) bool {
 // fit (Unix ns; zero for none) is not taken: the reservation is late.
 // q.tracked must be set.
 func (q *quota) reserve(now time.Time, cost, fit int64) quotaReservation {
+	cost = q.scaled(cost)
 	r := quotaReservation{want: cost}
 	if q.paced.Load() {
 		q.reserveSlots(now, cost, fit, &r)
@@ -243,9 +252,16 @@ func (q *quota) reserveSlots(now time.Time, cost, fit int64, r *quotaReservation
 		return
 	}
 	if last := max(a.slot, b.slot); fit != 0 && last >= fit {
-		// Too late for the call: the slot stays for a call it fits.
-		r.delay, r.late = time.Duration(last-n), true
-		return
+		// (A bucket's slots are when it has refilled: none to borrow.)
+		if a.next || b.next || fit <= n || req.refills && a.slot >= fit || tok.refills && b.slot >= fit {
+			// Too late for the call: the slot stays for a call it fits.
+			r.delay, r.late = time.Duration(last-n), true
+			return
+		}
+		// The window has room for the call, but its spread would make it
+		// wait past its deadline: it goes now, on the units of its slot.
+		// Spreading delays a call only as far as its deadline allows.
+		a.slot, b.slot = min(a.slot, n), min(b.slot, n)
 	}
 	r.tatReq, r.nextReq, r.genReq = req.take(a, 1)
 	r.tatTok, r.nextTok, r.genTok = tok.take(b, cost)
@@ -504,7 +520,10 @@ func (t *Ticket) Observe(qt classify.Quota, at time.Time, refused bool) {
 		l.window = w
 		avail := w.Remaining - x.since
 		if x.counted {
-			l.learnRefill(w, x.seq, sent.Add(w.Reset).UnixNano())
+			charged, ok := l.learnRefill(w, x.seq, sent.UnixNano(), !x.ok, l == &q.tok)
+			if ok && l == &q.tok {
+				q.learnScale(charged)
+			}
 		}
 		if l.refills && l.limit > 0 {
 			if !x.ok {
@@ -596,29 +615,91 @@ func (l *lane) refill(n, avail int64, w classify.Window) bool {
 	return true
 }
 
-// learnRefill compares what an answer tells is left, its request sent when
-// the lane's sent count was seq, with what the latest-sent one before it
-// told: within a window, what is left can only have shrunk by what was sent
-// between them, unless the quota refills. The slack covers requests refused
-// and token estimates the provider charges otherwise. q.mu must be held.
-func (l *lane) learnRefill(w classify.Window, seq, end int64) {
+// learnRefill compares what an answer tells is left, its request sent at
+// sent when the lane's sent count was seq, with what the latest-sent answer
+// before it told, to learn whether the quota refills as a bucket or comes
+// back whole at the reset of a window. Between the two, what is left can
+// only have shrunk by what was sent, down to nothing, unless the quota
+// refilled meanwhile: a bucket by as much as its rate (what was missing
+// over the time to whole) allows in the time between, a window all at once
+// at its reset. So what is left growing back at about a bucket's rate says
+// bucket; growing by far more, or not at all where a bucket would have
+// refilled, says window. The slack covers requests refused and token
+// estimates the provider charges otherwise; a 429 between leaves the two
+// answers uncompared. q.mu must be held.
+//
+// Where the two answers are of one window that did not refill, what is left
+// shrank by what the provider charged for what was sent between: charged
+// over sent is returned as a sample of how the provider counts what was
+// estimated (ok false for none). loose widens the slack, for estimates.
+func (l *lane) learnRefill(w classify.Window, seq, sent int64, refused, loose bool) (charged float64, ok bool) {
+	if refused {
+		l.refusedSeq = max(l.refusedSeq, seq)
+	}
 	if seq <= l.lastSeq {
-		return // an answer older than the latest one read
+		return 0, false // an answer older than the latest one read
 	}
-	// An answer of the next window tells a reset a window later.
-	if l.lastSeq > 0 && end > l.lastEnd+int64(l.span/2) && w.Remaining > l.lastLeft {
-		// A reset about a window later, and more left: a new window,
-		// whole at once. A bucket that far from whole has less left.
-		l.windowed = true
-	}
-	if l.lastSeq > 0 && end <= l.lastEnd+int64(l.span/2) {
+	if l.lastSeq > 0 && l.refusedSeq <= l.lastSeq && l.limit > 0 && l.lastReset > 0 && l.lastLeft < l.limit && sent > l.lastSent {
 		between := seq - l.lastSeq
-		slack := max(2, l.limit/100, between/10)
-		if w.Remaining > l.lastLeft-between+slack {
-			l.refills = true
+		slack := float64(max(2, l.limit/100, between/10))
+		if loose {
+			slack = max(slack, float64(between)/4)
 		}
+		grew := float64(w.Remaining - max(l.lastLeft-between, 0))
+		rate := float64(l.limit-l.lastLeft) / float64(l.lastReset) // a bucket's, per ns
+		bucket := rate * float64(sent-l.lastSent)
+		switch {
+		case grew > 2*bucket+slack:
+			l.windowSeen++ // back far faster than a bucket refills: a reset
+		case grew > slack:
+			l.refillSeen++
+		default:
+			if bucket > 4*slack {
+				l.windowSeen++ // not back where a bucket would be
+			}
+			if !l.refills && w.Remaining > 0 && between >= 8 {
+				charged, ok = float64(l.lastLeft-w.Remaining)/float64(between), true
+			}
+		}
+		l.refills = l.refillSeen >= 2*l.windowSeen+2
+		l.windowed = l.windowSeen >= 2*l.refillSeen+2
 	}
-	l.lastLeft, l.lastSeq, l.lastEnd = w.Remaining, seq, end
+	l.lastLeft, l.lastSeq, l.lastSent, l.lastReset = w.Remaining, seq, sent, int64(w.Reset)
+	return charged, ok
+}
+
+// Token estimates are the request's own (see key.Cost): a provider counts
+// tokens its own way. What it charged, over what was estimated, scales the
+// estimates from then on, learnt slowly and within [scaleMin, scaleMax].
+const (
+	scaleGain          = 0.05
+	scaleMin, scaleMax = 0.25, 4
+)
+
+// scaled returns cost as the provider is expected to count it.
+func (q *quota) scaled(cost int64) int64 {
+	if cost <= 0 {
+		return cost
+	}
+	s := q.scaleOf()
+	if s == 1 {
+		return cost
+	}
+	return max(1, int64(math.Ceil(float64(cost)*s)))
+}
+
+func (q *quota) scaleOf() float64 {
+	if b := q.scale.Load(); b != 0 {
+		return math.Float64frombits(b)
+	}
+	return 1
+}
+
+// learnScale takes a sample of what the provider charged over what was
+// sent, in scaled tokens. q.mu must be held.
+func (q *quota) learnScale(charged float64) {
+	s := q.scaleOf() * (1 + scaleGain*(min(max(charged, 0.5), 2)-1))
+	q.scale.Store(math.Float64bits(min(max(s, scaleMin), scaleMax)))
 }
 
 // tokenCapacity returns the token capacity learnt for the key at now, or 0.

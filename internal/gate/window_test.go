@@ -123,6 +123,16 @@ type windowSim struct {
 	warmup  time.Duration // calls before 0 are not measured
 	measure time.Duration // calls in [0, measure) are; the load goes on for a deadline more
 	cost    func(r *rand.Rand) int64
+	// charge, when set, is what the provider charges for a call the gate
+	// estimates at cost: estimates are never exact.
+	charge func(cost int64) int64
+}
+
+func (ws windowSim) charged(c *simCall) int64 {
+	if ws.charge == nil {
+		return c.cost
+	}
+	return ws.charge(c.cost)
 }
 
 type windowResult struct {
@@ -192,8 +202,9 @@ func (ws windowSim) arrivals(seed uint64) []*simCall {
 	return calls
 }
 
-// run drives the calls through a gate against the provider.
-func (ws windowSim) run(t *testing.T, calls []*simCall) windowResult {
+// run drives the calls through a gate against the provider, and returns
+// the gate with the result.
+func (ws windowSim) run(t *testing.T, calls []*simCall) (windowResult, *Gate) {
 	c := newClock()
 	origin := c.now.Add(ws.warmup)
 	at := func(d time.Duration) time.Time { return origin.Add(d) }
@@ -214,7 +225,7 @@ func (ws windowSim) run(t *testing.T, calls []*simCall) windowResult {
 		if sc.measured {
 			res.sent++
 		}
-		sc.ok, sc.answer = p.decide(now, sc.cost)
+		sc.ok, sc.answer = p.decide(now, ws.charged(sc))
 		push(now+sc.latency, answered, sc)
 	}
 	for q.Len() > 0 {
@@ -268,7 +279,7 @@ func (ws windowSim) run(t *testing.T, calls []*simCall) windowResult {
 			}
 		}
 	}
-	return res
+	return res, g
 }
 
 // optimum is a client that knows the quota: calls wait in the order they
@@ -297,10 +308,10 @@ func (ws windowSim) optimum(calls []*simCall) windowResult {
 		}
 		for len(queue) > 0 {
 			req, tok := p.room(now)
-			if req < 1 || tok < queue[0].cost {
+			if req < 1 || tok < ws.charged(queue[0]) {
 				break
 			}
-			p.charge(now, queue[0].cost)
+			p.charge(now, ws.charged(queue[0]))
 			if queue[0].measured {
 				res.sent++
 				if now-queue[0].arrive+queue[0].latency <= ws.deadline {
@@ -317,7 +328,11 @@ func (ws windowSim) optimum(calls []*simCall) windowResult {
 
 func TestToldQuotaMeetsTheOptimum(t *testing.T) {
 	const latency = 20 * time.Millisecond
-	tokens := func(r *rand.Rand) int64 { return 100 + r.Int64N(1420) }
+	// A prompt of lognormal size and one of five output caps.
+	tokens := func(r *rand.Rand) int64 {
+		prompt := int64(math.Round(300 * math.Exp(0.8*r.NormFloat64())))
+		return max(prompt, 1) + []int64{64, 128, 256, 512, 1024}[r.IntN(5)]
+	}
 	slow := func(r *rand.Rand) time.Duration {
 		return 100*time.Millisecond + time.Duration(r.Int64N(int64(2*time.Second)))
 	}
@@ -336,6 +351,14 @@ func TestToldQuotaMeetsTheOptimum(t *testing.T) {
 			rate: 200, deadline: 5 * time.Second, latency: latency, warmup: 250 * time.Millisecond, measure: 10 * time.Second}, 0},
 		{"10s token window", windowSim{provider: func() provider { return &fixedWindow{window: 10 * time.Second, requests: 1 << 40, tokens: 1350000} },
 			rate: 200, deadline: 5 * time.Second, latency: latency, warmup: 250 * time.Millisecond, measure: 40 * time.Second, cost: tokens}, 0},
+		// The provider counts tokens its own way: estimates 10% high, and
+		// 20% low.
+		{"10s token window, estimates high", windowSim{provider: func() provider { return &fixedWindow{window: 10 * time.Second, requests: 1 << 40, tokens: 1350000} },
+			rate: 200, deadline: 5 * time.Second, latency: latency, warmup: 250 * time.Millisecond, measure: 40 * time.Second, cost: tokens,
+			charge: func(c int64) int64 { return c * 10 / 11 }}, 0},
+		{"10s token window, estimates low", windowSim{provider: func() provider { return &fixedWindow{window: 10 * time.Second, requests: 1 << 40, tokens: 1350000} },
+			rate: 200, deadline: 5 * time.Second, latency: latency, warmup: 250 * time.Millisecond, measure: 40 * time.Second, cost: tokens,
+			charge: func(c int64) int64 { return c * 12 / 10 }}, 0},
 		// OpenAI's kind: a bucket that refills, its reset the time until
 		// it is whole; 120% of its rate, then a load within it.
 		{"bucket", windowSim{provider: func() provider { return &bucket{limit: 100, span: time.Second} },
@@ -359,7 +382,7 @@ func TestToldQuotaMeetsTheOptimum(t *testing.T) {
 			for _, sc := range calls {
 				*sc = simCall{arrive: sc.arrive, cost: sc.cost, latency: sc.latency, measured: sc.measured}
 			}
-			got := tc.ws.run(t, calls)
+			got, g := tc.ws.run(t, calls)
 			t.Logf("gate: %.1f%% success, %d sent, %d throttled, %d late, %d refused; optimum %.1f%%, %d sent, %d late", 100*got.success(), got.sent, got.throttled, got.late, got.refused, 100*opt.success(), opt.sent, opt.late)
 			within := cmp.Or(tc.within, 2)
 			if got.success() < opt.success()-within/100 {
@@ -367,6 +390,14 @@ func TestToldQuotaMeetsTheOptimum(t *testing.T) {
 			}
 			if float64(got.throttled) > 0.01*float64(got.sent) {
 				t.Errorf("%d of %d requests throttled: more than 1%%", got.throttled, got.sent)
+			}
+			// The gate told the bucket from the window.
+			l := &g.quota.req
+			if tc.ws.cost != nil {
+				l = &g.quota.tok
+			}
+			if _, bucket := tc.ws.provider().(*bucket); l.refills != bucket || bucket && l.windowed {
+				t.Errorf("refills %v, windowed %v: the quota was taken for what it is not", l.refills, l.windowed)
 			}
 		})
 	}
