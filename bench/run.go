@@ -52,30 +52,36 @@ func sizeSeed(seed uint64, scenario string) *rand.Rand {
 	return rand.New(rand.NewPCG(seed, h.Sum64()))
 }
 
-// runOne runs client c on scenario s against a fresh upstream; progress, if
-// not nil, is given the runner so the caller can show its counters.
-func runOne(ctx context.Context, s sim.Scenario, c client, seed uint64, timeout time.Duration, fl fleetOptions, progress func(*load.Runner)) (report.Run, error) {
+// schedule returns the calls a run of s sends for seed: from the warm-up to
+// a deadline past the measured window (the tail, sent only while measured
+// calls are under way), sized when s sizes its calls.
+func schedule(s sim.Scenario, seed uint64, timeout time.Duration) []load.Call {
 	var bursts []load.Burst
 	if s.Burst > 0 {
 		bursts = append(bursts, load.Burst{At: s.Fault.Start, N: s.Burst})
 	}
-	// The schedule runs from the warm-up to a deadline past the measured
-	// window: the tail, sent only while measured calls are under way.
 	var segs []load.Segment
 	for _, p := range s.Phases(-s.Warmup, s.Measure+timeout) {
 		segs = append(segs, load.Segment{From: p.From, To: p.To, Rate: p.Rate})
 	}
 	calls := load.ScheduleSegments(scheduleSeed(seed, s.Name), segs, len(s.Models), bursts...)
 	load.MarkTail(calls, s.Measure)
-	measured := make([]bool, len(calls)+1) // by call id
-	for _, c := range calls {
-		measured[c.ID] = c.At >= 0 && !c.Tail
-	}
 	if s.Sizes != nil {
 		r := sizeSeed(seed, s.Name)
 		for i := range calls {
 			calls[i].PromptTokens, calls[i].MaxTokens = s.Sizes(r)
 		}
+	}
+	return calls
+}
+
+// runOne runs client c on scenario s against a fresh upstream; progress, if
+// not nil, is given the runner so the caller can show its counters.
+func runOne(ctx context.Context, s sim.Scenario, c client, seed uint64, timeout time.Duration, fl fleetOptions, progress func(*load.Runner)) (report.Run, error) {
+	calls := schedule(s, seed, timeout)
+	measured := make([]bool, len(calls)+1) // by call id
+	for _, c := range calls {
+		measured[c.ID] = c.At >= 0 && !c.Tail
 	}
 
 	start := time.Now().Add(s.Warmup + 20*time.Millisecond)
