@@ -251,7 +251,9 @@ func (q *quota) reserveSlots(now time.Time, cost, fit int64, r *quotaReservation
 		r.reset = time.Duration(max(a.slot, b.slot) - n)
 		return
 	}
-	if last := max(a.slot, b.slot); fit != 0 && last >= fit {
+	// A call whose slot is now goes, whatever its deadline: only a wait is
+	// weighed against it.
+	if last := max(a.slot, b.slot); fit != 0 && last >= fit && last-n >= int64(quotaSlack) {
 		// (A bucket's slots are when it has refilled: none to borrow.)
 		if a.next || b.next || fit <= n || req.refills && a.slot >= fit || tok.refills && b.slot >= fit {
 			// Too late for the call: the slot stays for a call it fits.
@@ -570,10 +572,19 @@ func (t *Ticket) Observe(qt classify.Quota, at time.Time, refused bool) {
 		// bucket that refills, rather than a window, they draw on the
 		// same units.
 		free := max(avail-l.queued.Load()-l.next, 0)
+		end := endOf(w.Reset).UnixNano()
+		if end <= n {
+			// An answer that came after the window it tells of reset: it
+			// says nothing of the one now.
+			if l.paced && n < l.until {
+				paced = true
+			}
+			continue
+		}
 		if n >= l.until {
 			l.start(n) // a new window
 		}
-		l.until = endOf(w.Reset).UnixNano()
+		l.until = end
 		l.schedule(n, free, float64(burstOf(free)))
 		paced = true
 	}

@@ -251,3 +251,84 @@ func TestConfiguredTokenLimit(t *testing.T) {
 		t.Fatalf("a call above the bucket: %+v, want Refuse with ErrCostTooLarge", a)
 	}
 }
+
+func TestSpreadGivesWayToTheDeadline(t *testing.T) {
+	c := newClock()
+	s := newSet(t, c, Config{})
+	g := s.Get("h/m", c.now)
+	// 100 left over 10 s: 10 at once, then one per 100 ms.
+	observe(t, s, g, c.now, classify.Quota{Requests: told(100, 100, 10*time.Second)})
+	var delays []time.Duration
+	for range 30 {
+		a := s.Admit(g, c.now, Request{Attempt: 1, Deadline: c.In(time.Second)})
+		if a.Verdict != Send {
+			t.Fatalf("Admit = %+v, want Send: the window has room", a)
+		}
+		delays = append(delays, a.Delay)
+	}
+	// The spread would make the later calls wait past their deadline:
+	// they go at once instead, on their slots.
+	var waited, atOnce int
+	for _, d := range delays[10:] {
+		switch {
+		case d >= time.Second:
+			t.Fatalf("a call waits %v, past its deadline; delays %v", d, delays)
+		case d > 0:
+			waited++
+		default:
+			atOnce++
+		}
+	}
+	if waited == 0 || atOnce == 0 {
+		t.Fatalf("delays %v: want some spread within the deadline, the rest at once", delays)
+	}
+}
+
+func TestAnswerOlderThanItsResetIsIgnored(t *testing.T) {
+	c := newClock()
+	s := newSet(t, c, Config{})
+	g := s.Get("h/m", c.now)
+	observe(t, s, g, c.now, classify.Quota{Requests: told(100, 100, time.Minute)})
+	// Sent, then answered 2 s later telling a reset 1 s after it was
+	// sent: that window is gone, and the answer says nothing of this one.
+	a := s.Admit(g, c.now, Request{Attempt: 1})
+	c.Advance(2 * time.Second)
+	a.Ticket.Observe(classify.Quota{Requests: told(0, 100, time.Second)}, c.now, false)
+	s.Report(&a.Ticket, ok200, nil, false, c.now)
+	if b := s.Admit(g, c.now, Request{Attempt: 1, Deadline: c.In(time.Second)}); b.Verdict != Send || b.Delay != 0 {
+		t.Fatalf("after a stale answer: %+v, want Send at once", b)
+	}
+}
+
+func TestTokenEstimatesLearnWhatTheProviderCharges(t *testing.T) {
+	c := newClock()
+	s := newSet(t, c, Config{})
+	g := s.Get("h/m", c.now)
+	// A window of 10 000 000 tokens over a minute; every call estimated at
+	// 1000 tokens and charged 500: what is left shrinks by half the
+	// estimates.
+	const limit = 10_000_000
+	left := int64(limit)
+	observe(t, s, g, c.now, classify.Quota{Tokens: told(left, left, time.Minute)})
+	for range 200 {
+		var batch []Admission
+		for range 10 {
+			a := s.Admit(g, c.now, Request{Attempt: 1, Cost: 1000})
+			if a.Verdict != Send {
+				t.Fatalf("Admit = %+v, want Send", a)
+			}
+			a.Ticket.Sending(c.now)
+			batch = append(batch, a)
+			left -= 500
+		}
+		c.Advance(10 * time.Millisecond)
+		last := &batch[len(batch)-1].Ticket
+		last.Observe(classify.Quota{Tokens: told(left, limit, time.Minute-time.Duration(len(batch))*10*time.Millisecond)}, c.now, false)
+		for i := range batch {
+			s.Report(&batch[i].Ticket, ok200, nil, false, c.now)
+		}
+	}
+	if got := g.quota.scaled(1000); got < 450 || got > 650 {
+		t.Fatalf("a 1000-token estimate is taken as %d after the provider charged 500 for each: want about 500", got)
+	}
+}
