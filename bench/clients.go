@@ -240,6 +240,8 @@ func errKind(err error) string {
 		return "rebound: circuit open"
 	case errors.Is(err, rebound.ErrWouldExceedDeadline):
 		return "rebound: wait would exceed deadline"
+	case errors.Is(err, rebound.ErrQuotaSpent):
+		return "rebound: quota spent"
 	case errors.Is(err, circuitbreaker.ErrOpen):
 		return "failsafe: circuit open"
 	case errors.Is(err, retrypolicy.ErrExceeded):

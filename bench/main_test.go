@@ -155,6 +155,7 @@ func TestErrKind(t *testing.T) {
 	}{
 		{wrap(fmt.Errorf("rebound: %w", rebound.ErrCircuitOpen)), "rebound: circuit open"},
 		{wrap(rebound.ErrWouldExceedDeadline), "rebound: wait would exceed deadline"},
+		{wrap(rebound.ErrQuotaSpent), "rebound: quota spent"},
 		{wrap(circuitbreaker.ErrOpen), "failsafe: circuit open"},
 		{wrap(retrypolicy.ExceededError{}), "failsafe: retries exceeded"},
 		{wrap(errors.New("POST http://x giving up after 5 attempt(s)")), "retryablehttp: gave up"},
