@@ -1,6 +1,7 @@
 package gate
 
 import (
+	"cmp"
 	"math"
 	"sync"
 	"sync/atomic"
@@ -104,6 +105,12 @@ type lane struct {
 	refusedSeq             int64 // the latest-sent request answered 429
 	// slow stretches a refilling lane's pace, from 1, after 429s.
 	slow float64
+	// share is the part of the quota this Transport takes (0: all of
+	// it), learnt when what is left shrinks faster than what it sends:
+	// other clients (replicas) draw on it too. refLeft and refSeq start the
+	// stretch it is measured over.
+	share           float64
+	refLeft, refSeq int64
 }
 
 type quota struct {
@@ -129,9 +136,12 @@ type quota struct {
 	// admission of a costed request.
 	capacity, capacityTTL atomic.Int64
 
-	mu       sync.Mutex
-	at       time.Time // when the last quota was read
-	req, tok lane
+	mu sync.Mutex
+	at time.Time // when the last quota was read
+	// shareOwn and shareAll are the smoothed requests sent and counted per
+	// stretch (see learnShare).
+	shareOwn, shareAll float64
+	req, tok           lane
 }
 
 // quotaReservation is what an admission holds of a key's told quota.
@@ -309,7 +319,7 @@ func (l *lane) find(n, c int64) found {
 	// Spent, or its slots all given: the next window, when its capacity
 	// is known and has room, else the reset. A quota that refills is whole
 	// at the reset only if nothing more is sent before it: only once spent.
-	room := l.limit
+	room := l.part(l.limit)
 	if !l.paced {
 		room = min(room, l.nextRoom)
 	}
@@ -382,7 +392,7 @@ func (l *lane) renew(now time.Time) {
 	if until <= n {
 		until = now.Add(l.span).UnixNano()
 	}
-	free := l.limit - l.start(n)
+	free := max(l.part(l.limit)-l.start(n), 0)
 	l.until = until
 	l.schedule(n, free, float64(burstOf(free)))
 }
@@ -520,11 +530,22 @@ func (t *Ticket) Observe(qt classify.Quota, at time.Time, refused bool) {
 			continue
 		}
 		l.window = w
+		// What others sharing the quota sent meanwhile is not counted
+		// either: as much, for each unit of this Transport's, as its share
+		// says.
 		avail := w.Remaining - x.since
+		if l.share > 0 && l.share < 1 {
+			avail = w.Remaining - int64(float64(x.since)/l.share)
+		}
 		if x.counted {
 			charged, ok := l.learnRefill(w, x.seq, sent.UnixNano(), !x.ok, l == &q.tok)
-			if ok && l == &q.tok {
-				q.learnScale(charged)
+			switch {
+			case !ok:
+			case l == &q.req && !g.fleet():
+				q.learnShare(charged)
+			case l == &q.tok:
+				// Others draw tokens as they draw requests.
+				q.learnScale(charged * cmp.Or(q.req.share, 1))
 			}
 		}
 		if l.refills && l.limit > 0 {
@@ -552,7 +573,7 @@ func (t *Ticket) Observe(qt classify.Quota, at time.Time, refused bool) {
 			if w.Reset > 0 {
 				until := endOf(w.Reset)
 				l.until, paced = until.UnixNano(), true // renewed at the reset
-				l.nextRoom = l.limit
+				l.nextRoom = l.part(l.limit)
 				if !l.windowed {
 					l.nextRoom -= x.since
 				}
@@ -571,7 +592,7 @@ func (t *Ticket) Observe(qt classify.Quota, at time.Time, refused bool) {
 		// The slots given at the reset count too: where the quota is a
 		// bucket that refills, rather than a window, they draw on the
 		// same units.
-		free := max(avail-l.queued.Load()-l.next, 0)
+		free := max(l.part(avail)-l.queued.Load()-l.next, 0)
 		end := endOf(w.Reset).UnixNano()
 		if end <= n {
 			// An answer that came after the window it tells of reset: it
@@ -619,8 +640,11 @@ func (l *lane) refill(n, avail int64, w classify.Window) bool {
 	}
 	// One unit is kept in hand, so that a request that arrives a little
 	// early at the provider finds it.
-	tokens := float64(avail - l.queued.Load() - l.next - 1)
-	l.pace, l.burst = pace, float64(l.limit)
+	tokens := float64(l.part(avail) - l.queued.Load() - l.next - 1)
+	if l.share > 0 && l.share < 1 {
+		pace /= l.share // its share of the refill
+	}
+	l.pace, l.burst = pace, float64(l.part(l.limit))
 	l.tat = n + int64(math.Round((l.burst-tokens)*pace))
 	l.until, l.paced = l.limitTTL, true
 	return true
@@ -668,23 +692,62 @@ func (l *lane) learnRefill(w classify.Window, seq, sent int64, refused, loose bo
 			if bucket > 4*slack {
 				l.windowSeen++ // not back where a bucket would be
 			}
-			if !l.refills && w.Remaining > 0 && between >= 8 {
-				charged, ok = float64(l.lastLeft-w.Remaining)/float64(between), true
-			}
 		}
 		l.refills = l.refillSeen >= 2*l.windowSeen+2
 		l.windowed = l.windowSeen >= 2*l.refillSeen+2
 	}
 	l.lastLeft, l.lastSeq, l.lastSent, l.lastReset = w.Remaining, seq, sent, int64(w.Reset)
+	// What the provider charged for what was sent, over a stretch long
+	// enough to measure, within one window that does not refill.
+	// (Sixteen requests; tokens, a hundredth of the window: a ratio of
+	// short stretches would overstate it.)
+	stretch := int64(16)
+	if loose {
+		stretch = max(stretch, l.limit/100)
+	}
+	switch between := seq - l.refSeq; {
+	case l.refSeq == 0 || w.Remaining > l.refLeft || l.refusedSeq > l.refSeq || l.refills:
+		l.refLeft, l.refSeq = w.Remaining, seq // a new stretch
+	case between >= stretch && w.Remaining > 0:
+		charged, ok = float64(l.refLeft-w.Remaining)/float64(between), true
+		l.refLeft, l.refSeq = w.Remaining, seq
+	}
 	return charged, ok
+}
+
+// part returns the part of n units that is this Transport's share.
+func (l *lane) part(n int64) int64 {
+	if l.share <= 0 || l.share >= 1 || n <= 0 {
+		return n
+	}
+	return max(int64(float64(n)*l.share), 1)
+}
+
+// learnShare takes what the provider counted over a stretch of sent
+// requests: above one per request, other clients draw on the same quota,
+// and this Transport's share is what it sent over what was counted, both
+// smoothed (a ratio of sums, not of short stretches, which would overstate
+// it). q.mu must be held.
+func (q *quota) learnShare(charged float64) {
+	if q.shareOwn == 0 {
+		q.shareOwn, q.shareAll = 1, 1
+	}
+	q.shareOwn += shareGain * (1 - q.shareOwn)
+	q.shareAll += shareGain * (charged - q.shareAll)
+	s := min(max(q.shareOwn/q.shareAll, shareMin), 1)
+	q.req.share, q.tok.share = s, s
 }
 
 // Token estimates are the request's own (see key.Cost): a provider counts
 // tokens its own way. What it charged, over what was estimated, scales the
 // estimates from then on, learnt slowly and within [scaleMin, scaleMax].
 const (
-	scaleGain          = 0.05
+	scaleGain          = 0.1
 	scaleMin, scaleMax = 0.25, 4
+	// shareGain and shareMin bound how the share is learnt: fast, since a
+	// fleet that each takes the whole quota is refused at once.
+	shareGain = 0.3
+	shareMin  = 1.0 / 64
 )
 
 // scaled returns cost as the provider is expected to count it.
@@ -737,3 +800,8 @@ func (g *Gate) Quota() (q classify.Quota, at time.Time, ok bool) {
 func costError(key string, cost, capacity int64) error {
 	return &ratelimit.CostError{Key: key, Tokens: int(min(cost, math.MaxInt32)), Burst: int(min(capacity, math.MaxInt32))}
 }
+
+// fleet reports whether g's Set shares its state with a fleet: its limits
+// are then shared through the store, and the gate does not learn a share of
+// its own.
+func (g *Gate) fleet() bool { return g.set != nil && g.set.shared != nil }

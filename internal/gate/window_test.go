@@ -126,6 +126,9 @@ type windowSim struct {
 	// charge, when set, is what the provider charges for a call the gate
 	// estimates at cost: estimates are never exact.
 	charge func(cost int64) int64
+	// replicas, when more than one, deal the calls in turn among that
+	// many gates, each of its own Transport, on one provider's quota.
+	replicas int
 }
 
 func (ws windowSim) charged(c *simCall) int64 {
@@ -143,13 +146,16 @@ type windowResult struct {
 func (r windowResult) success() float64 { return float64(r.ok) / float64(r.offered) }
 
 type simCall struct {
-	arrive   time.Duration
-	cost     int64
-	latency  time.Duration
-	measured bool
-	tk       Ticket
-	ok       bool
-	answer   classify.Quota
+	arrive    time.Duration
+	cost      int64
+	replica   int
+	latency   time.Duration
+	measured  bool
+	tk        Ticket
+	ok        bool
+	status429 bool
+	sentAt    time.Duration
+	answer    classify.Quota
 }
 
 const (
@@ -208,8 +214,15 @@ func (ws windowSim) run(t *testing.T, calls []*simCall) (windowResult, *Gate) {
 	c := newClock()
 	origin := c.now.Add(ws.warmup)
 	at := func(d time.Duration) time.Time { return origin.Add(d) }
-	s := newSet(t, c, Config{})
-	g := s.Get("h/m", c.now)
+	sets := make([]*Set, max(ws.replicas, 1))
+	gates := make([]*Gate, len(sets))
+	for i := range sets {
+		sets[i] = newSet(t, c, Config{})
+		gates[i] = sets[i].Get("h/m", c.now)
+	}
+	for i, sc := range calls {
+		sc.replica = i % len(sets)
+	}
 	p := ws.provider()
 	var q simQueue
 	seq := 0
@@ -232,6 +245,7 @@ func (ws windowSim) run(t *testing.T, calls []*simCall) (windowResult, *Gate) {
 		e := heap.Pop(&q).(simEvent)
 		c.now = at(e.at)
 		sc := e.c
+		s, g := sets[sc.replica], gates[sc.replica]
 		switch e.kind {
 		case arrive, admit:
 			if e.kind == arrive && sc.measured {
@@ -279,7 +293,7 @@ func (ws windowSim) run(t *testing.T, calls []*simCall) (windowResult, *Gate) {
 			}
 		}
 	}
-	return res, g
+	return res, gates[0]
 }
 
 // optimum is a client that knows the quota: calls wait in the order they
@@ -359,6 +373,14 @@ func TestToldQuotaMeetsTheOptimum(t *testing.T) {
 		{"10s token window, estimates low", windowSim{provider: func() provider { return &fixedWindow{window: 10 * time.Second, requests: 1 << 40, tokens: 1350000} },
 			rate: 200, deadline: 5 * time.Second, latency: latency, warmup: 250 * time.Millisecond, measure: 40 * time.Second, cost: tokens,
 			charge: func(c int64) int64 { return c * 12 / 10 }}, 0},
+		// Eight replicas, each its own gate, on one quota: the headers tell
+		// each what is left for all, and each learns its share. (Of a
+		// bucket, eight replicas without a store cannot tell its refill
+		// from the others' sends: see redisstore.)
+		{"10s window, 8 replicas", windowSim{provider: func() provider { return &fixedWindow{window: 10 * time.Second, requests: 1666} },
+			rate: 200, deadline: 5 * time.Second, latency: latency, warmup: 250 * time.Millisecond, measure: 40 * time.Second, replicas: 8}, 0},
+		{"10s token window, 8 replicas", windowSim{provider: func() provider { return &fixedWindow{window: 10 * time.Second, requests: 1 << 40, tokens: 1350000} },
+			rate: 200, deadline: 5 * time.Second, latency: latency, warmup: 250 * time.Millisecond, measure: 40 * time.Second, cost: tokens, replicas: 8}, 0},
 		// OpenAI's kind: a bucket that refills, its reset the time until
 		// it is whole; 120% of its rate, then a load within it.
 		{"bucket", windowSim{provider: func() provider { return &bucket{limit: 100, span: time.Second} },
@@ -380,7 +402,7 @@ func TestToldQuotaMeetsTheOptimum(t *testing.T) {
 			calls := tc.ws.arrivals(1)
 			opt := tc.ws.optimum(calls)
 			for _, sc := range calls {
-				*sc = simCall{arrive: sc.arrive, cost: sc.cost, latency: sc.latency, measured: sc.measured}
+				*sc = simCall{arrive: sc.arrive, cost: sc.cost, latency: sc.latency, measured: sc.measured, replica: sc.replica}
 			}
 			got, g := tc.ws.run(t, calls)
 			t.Logf("gate: %.1f%% success, %d sent, %d throttled, %d late, %d refused; optimum %.1f%%, %d sent, %d late", 100*got.success(), got.sent, got.throttled, got.late, got.refused, 100*opt.success(), opt.sent, opt.late)
