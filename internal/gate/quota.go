@@ -543,9 +543,10 @@ func (t *Ticket) Observe(qt classify.Quota, at time.Time, refused bool) {
 			case !ok:
 			case l == &q.req && !g.fleet():
 				q.learnShare(charged)
-			case l == &q.tok:
-				// Others draw tokens as they draw requests.
-				q.learnScale(charged * cmp.Or(q.req.share, 1))
+			case l == &q.tok && cmp.Or(q.req.share, 1) >= shareAlone:
+				// Where others draw on the quota too, what is left does not
+				// say what this Transport's requests were charged.
+				q.learnScale(charged)
 			}
 		}
 		if l.refills && l.limit > 0 {
@@ -748,6 +749,9 @@ const (
 	// fleet that each takes the whole quota is refused at once.
 	shareGain = 0.3
 	shareMin  = 1.0 / 64
+	// shareAlone is the share above which a Transport takes a quota for
+	// its own.
+	shareAlone = 0.95
 )
 
 // scaled returns cost as the provider is expected to count it.
