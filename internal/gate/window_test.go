@@ -146,16 +146,14 @@ type windowResult struct {
 func (r windowResult) success() float64 { return float64(r.ok) / float64(r.offered) }
 
 type simCall struct {
-	arrive    time.Duration
-	cost      int64
-	replica   int
-	latency   time.Duration
-	measured  bool
-	tk        Ticket
-	ok        bool
-	status429 bool
-	sentAt    time.Duration
-	answer    classify.Quota
+	arrive   time.Duration
+	cost     int64
+	replica  int
+	latency  time.Duration
+	measured bool
+	tk       Ticket
+	ok       bool
+	answer   classify.Quota
 }
 
 const (
