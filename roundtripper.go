@@ -306,6 +306,24 @@ func (c *call) run() (_ *http.Response, why Reason, fall bool, _ error) {
 	for {
 		a := t.gates.Admit(g, now, gate.Request{Attempt: c.sched.Attempts() + 1, NotBefore: notBefore, Deadline: deadline, Cost: cost,
 			Extra: c.extra && c.sched.Attempts() == 0})
+		if (a.Verdict == gate.Wait && (a.Cause == gate.Breaker || a.Cause == gate.Hold) ||
+			a.Verdict == gate.Send && a.Delay > 0 && a.Cause == gate.Hold) && c.canFall() {
+			// The key cannot serve now, and another may: do not wait for
+			// the breaker's verdict or the quota's reset (a spent window
+			// gives the call a slot at its reset: a Send with a delay).
+			t.gates.Cancel(&a.Ticket, now)
+			reason, cause := ReasonCircuitOpen, ErrCircuitOpen
+			if a.Cause == gate.Hold {
+				reason, cause = ReasonQuotaSpent, ErrQuotaSpent
+			}
+			if held != nil {
+				return held, reason, true, nil
+			}
+			if heldErr != nil {
+				cause = heldErr
+			}
+			return nil, reason, true, c.newError(cause, reason)
+		}
 		switch a.Verdict {
 		case gate.Refuse:
 			// The answer already held is never lost: the caller gets it
@@ -330,21 +348,6 @@ func (c *call) run() (_ *http.Response, why Reason, fall bool, _ error) {
 			}
 			return nil, reason, false, c.giveUp(cause, reason)
 		case gate.Wait:
-			if (a.Cause == gate.Breaker || a.Cause == gate.Hold) && c.canFall() {
-				// The key cannot serve now, and another may: do not wait
-				// for the breaker's verdict or the quota's reset.
-				reason, cause := ReasonCircuitOpen, ErrCircuitOpen
-				if a.Cause == gate.Hold {
-					reason, cause = ReasonQuotaSpent, ErrQuotaSpent
-				}
-				if held != nil {
-					return held, reason, true, nil
-				}
-				if heldErr != nil {
-					cause = heldErr
-				}
-				return nil, reason, true, c.newError(cause, reason)
-			}
 			c.observeWait(a.Delay, waitCause(a.Cause, fromHint))
 			if err := t.wait(c.ctx, a.Delay, a.Wake); err != nil {
 				discard(held)

@@ -294,6 +294,38 @@ func TestFallbackWhenBreakerOpenDoesNotWait(t *testing.T) {
 	}
 }
 
+func TestFallbackWhenQuotaSpentDoesNotWait(t *testing.T) {
+	clock := newFakeClock()
+	srv := newTailServer(t, func(w http.ResponseWriter, r *http.Request, model string, _ int) {
+		if model == "big" {
+			// The model's window is spent by this answer, for 30 s.
+			w.Header().Set("X-Ratelimit-Limit-Requests", "100")
+			w.Header().Set("X-Ratelimit-Remaining-Requests", "0")
+			w.Header().Set("X-Ratelimit-Reset-Requests", "30s")
+		}
+		modelAnswer(w, model)
+	})
+	tr, _ := newTestTransport(t, clock, false, WithFallback("*/big", Alternative{Model: "small"}))
+	body := `{"model":"big"}`
+	if _, _, err := do(t, tr, post(t, srv.URL, body)); err != nil {
+		t.Fatal(err)
+	}
+	// The next call would be given a slot at the reset; with a fallback
+	// it goes to the other model at once.
+	resp, _, err := do(t, tr, post(t, srv.URL, body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := srv.Models(); fmt.Sprint(got) != "[big small]" || resp.StatusCode != 200 {
+		t.Fatalf("upstream saw %v (status %d), want [big small]", got, resp.StatusCode)
+	}
+	for _, d := range clock.Slept() {
+		if d >= time.Second {
+			t.Fatalf("the call waited %v for the reset", d)
+		}
+	}
+}
+
 func TestNoFallbackForTheRequestsFault(t *testing.T) {
 	clock := newFakeClock()
 	srv := newTailServer(t, func(w http.ResponseWriter, r *http.Request, _ string, _ int) {

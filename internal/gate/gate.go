@@ -402,9 +402,9 @@ func (s *Set) Admit(g *Gate, now time.Time, r Request) Admission {
 	}
 	if q := &g.quota; q.tracked.Load() {
 		if r.Cost > 0 && q.tokTracked.Load() {
-			if c := q.tokenCapacity(now); c > 0 && q.scaled(r.Cost) > c {
+			if c, cost := q.tokenCapacity(now), q.scaled(r.Cost); c > 0 && cost > c {
 				s.Cancel(&t, now)
-				return Admission{Verdict: Refuse, Cause: TooLarge, Err: costError(g.key, r.Cost, c)}
+				return Admission{Verdict: Refuse, Cause: TooLarge, Err: costError(g.key, cost, c)}
 			}
 		}
 		var fit int64
