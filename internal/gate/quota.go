@@ -34,6 +34,11 @@ import (
 // window; it is then paced as what it is: a bucket of its limit, refilled
 // at the rate the answers tell, holding what they say is left.
 //
+// What is left is the key's: other clients (replicas without a store) may
+// draw on it too. When it shrinks faster than what this Transport sends,
+// the gate learns its share and takes that part of it. Token estimates are
+// scaled by what the provider was seen to charge for them.
+//
 // Headers are read on every response, success included, but only once per
 // quotaSample while the quota is far from spent, so the cost is paid about
 // once per quotaSample per key under load.
