@@ -311,7 +311,9 @@ func (c *call) run() (_ *http.Response, why Reason, fall bool, _ error) {
 			// The key cannot serve now, and another may: do not wait for
 			// the breaker's verdict or the quota's reset (a spent window
 			// gives the call a slot at its reset: a Send with a delay).
-			t.gates.Cancel(&a.Ticket, now)
+			if a.Verdict == gate.Send {
+				t.gates.Cancel(&a.Ticket, now)
+			}
 			reason, cause := ReasonCircuitOpen, ErrCircuitOpen
 			if a.Cause == gate.Hold {
 				reason, cause = ReasonQuotaSpent, ErrQuotaSpent

@@ -401,8 +401,9 @@ func (s *Set) Admit(g *Gate, now time.Time, r Request) Admission {
 		}
 	}
 	if q := &g.quota; q.tracked.Load() {
-		if r.Cost > 0 && q.tokTracked.Load() {
-			if c, cost := q.tokenCapacity(now), q.scaled(r.Cost); c > 0 && cost > c {
+		cost := q.scaled(r.Cost) // as the provider is expected to count it
+		if cost > 0 && q.tokTracked.Load() {
+			if c := q.tokenCapacity(now); c > 0 && cost > c {
 				s.Cancel(&t, now)
 				return Admission{Verdict: Refuse, Cause: TooLarge, Err: costError(g.key, cost, c)}
 			}
@@ -416,7 +417,7 @@ func (s *Set) Admit(g *Gate, now time.Time, r Request) Admission {
 			lat := g.pace.latency()
 			fit = r.Deadline.Add(-lat - lat/2 - quotaFitMargin).UnixNano()
 		}
-		t.quota = q.reserve(now, r.Cost, fit)
+		t.quota = q.reserve(now, cost, fit)
 		if t.quota.late {
 			d := t.quota.delay
 			s.Cancel(&t, now)

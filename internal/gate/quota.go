@@ -195,13 +195,12 @@ func (s *Set) CostWanted(g *Gate) bool {
 	return s.tokenLimits || g.quota.tokTracked.Load()
 }
 
-// reserve takes a slot, and cost tokens, of the told quota at now, and
-// counts them sent when they may go at once; a slot that comes later is
-// counted queued until it is sent (see Ticket.Sending). A slot at or after
+// reserve takes a slot, and cost tokens (scaled, see scaled), of the told
+// quota at now, and counts them sent when they may go at once; a slot that
+// comes later is counted queued until it is sent (see Ticket.Sending). A slot at or after
 // fit (Unix ns; zero for none) is not taken: the reservation is late.
 // q.tracked must be set.
 func (q *quota) reserve(now time.Time, cost, fit int64) quotaReservation {
-	cost = q.scaled(cost)
 	r := quotaReservation{want: cost}
 	if q.paced.Load() {
 		q.reserveSlots(now, cost, fit, &r)
