@@ -55,14 +55,18 @@ func (w *Window) Sum(now time.Time) int64 {
 }
 
 // Max returns the largest count of one complete bucket among the window's
-// buckets before now's own (empty buckets count as zero), and how many
-// complete buckets that covers.
-func (w *Window) Max(now time.Time) int64 {
+// buckets before now's own that begin at since or later (empty buckets
+// count as zero); a zero since takes every bucket of the window.
+func (w *Window) Max(now, since time.Time) int64 {
 	slot := now.UnixNano() / w.width
+	from := slot - Buckets + 1
+	if !since.IsZero() {
+		from = max(from, (since.UnixNano()+w.width-1)/w.width)
+	}
 	var m int64
 	for i := range w.buckets {
 		b := &w.buckets[i]
-		if s := b.slot.Load(); s > slot-Buckets && s < slot {
+		if s := b.slot.Load(); s >= from && s < slot {
 			m = max(m, b.n.Load())
 		}
 	}

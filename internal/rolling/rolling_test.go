@@ -20,10 +20,16 @@ func TestWindowSlides(t *testing.T) {
 	if got := w.Sum(t0.Add(150 * time.Millisecond)); got != 9 {
 		t.Fatalf("Sum = %d, want 9", got)
 	}
-	if got := w.Max(t0.Add(250 * time.Millisecond)); got != 5 {
+	if got := w.Max(t0.Add(250*time.Millisecond), time.Time{}); got != 5 {
 		t.Fatalf("Max = %d, want 5 (the first bucket)", got)
 	}
-	if got := w.Max(t0.Add(150 * time.Millisecond)); got != 5 {
+	if got := w.Max(t0.Add(250*time.Millisecond), t0.Add(50*time.Millisecond)); got != 4 {
+		t.Fatalf("Max since the second bucket = %d, want 4", got)
+	}
+	if got := w.Max(t0.Add(250*time.Millisecond), t0.Add(100*time.Millisecond)); got != 4 {
+		t.Fatalf("Max since the second bucket's start = %d, want 4", got)
+	}
+	if got := w.Max(t0.Add(150*time.Millisecond), time.Time{}); got != 5 {
 		t.Fatalf("Max ignores the current bucket: got %d, want 5", got)
 	}
 	// After the span the first bucket is out of the window.

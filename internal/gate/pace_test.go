@@ -1,0 +1,328 @@
+package gate
+
+import (
+	"container/heap"
+	"math"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/rebound-http/rebound/classify"
+	"github.com/rebound-http/rebound/retry"
+)
+
+// A provider that tells nothing but its 429s, simulated on the fake clock:
+// calls arrive at random (Poisson), each with its own deadline, and are
+// admitted, retried after the hint of a 429 and refused as the root does
+// (up to four attempts, the retry budget's defaults). The provider is a
+// token bucket the calls exceed, or refuses a share of requests at random
+// whatever the load.
+
+// silent is a provider that tells nothing: decide says whether a request
+// arriving at now is accepted.
+type silent interface {
+	decide(now time.Duration, r *rand.Rand) bool
+	// capacity is what a pacer that knew it could send in [0, d): requests
+	// per second, and a burst.
+	capacity() (rate, burst float64)
+}
+
+// tokenBucket refuses what exceeds rate per second, with a burst.
+type tokenBucket struct {
+	rate, burst float64
+	level       float64
+	last        time.Duration
+	begun       bool
+}
+
+func (b *tokenBucket) decide(now time.Duration, _ *rand.Rand) bool {
+	if !b.begun {
+		b.level, b.last, b.begun = b.burst, now, true
+	}
+	b.level = min(b.burst, b.level+b.rate*(now-b.last).Seconds())
+	b.last = now
+	if b.level >= 1 {
+		b.level--
+		return true
+	}
+	return false
+}
+
+func (b *tokenBucket) capacity() (float64, float64) { return b.rate, b.burst }
+
+// noise refuses a share p of requests at random.
+type noise struct{ p float64 }
+
+func (n noise) decide(_ time.Duration, r *rand.Rand) bool { return r.Float64() >= n.p }
+func (n noise) capacity() (float64, float64)              { return 1e9, 1e9 }
+
+// noisyBucket is a token bucket that also refuses a share p of what it
+// would accept.
+type noisyBucket struct {
+	tokenBucket
+	p float64
+}
+
+func (b *noisyBucket) decide(now time.Duration, r *rand.Rand) bool {
+	return b.tokenBucket.decide(now, r) && r.Float64() >= b.p
+}
+
+type paceSim struct {
+	provider func() silent
+	rate     float64       // calls per second
+	deadline time.Duration // each call's
+	latency  time.Duration // the median of an answer's
+	measure  time.Duration // calls in [0, measure) are measured; the load goes on for a deadline more
+	// hint draws a 429's Retry-After.
+	hint func(r *rand.Rand) time.Duration
+}
+
+type paceResult struct {
+	offered, ok, sent, throttled int
+	// waited is the total delay the gate added to first attempts.
+	waited time.Duration
+}
+
+func (r paceResult) success() float64 { return float64(r.ok) / float64(r.offered) }
+func (r paceResult) perCall() float64 { return float64(r.sent) / float64(r.offered) }
+func (r paceResult) share() float64   { return float64(r.throttled) / float64(r.sent) }
+
+type paceCall struct {
+	arrive   time.Duration
+	measured bool
+	attempt  int
+	notAt    time.Duration // NotBefore of the next attempt
+	tk       Ticket
+	ok       bool
+}
+
+func (ps paceSim) run(t *testing.T, seed uint64) (paceResult, *Gate) {
+	r := rand.New(rand.NewPCG(seed, 2))
+	c := newClock()
+	origin := c.now
+	at := func(d time.Duration) time.Time { return origin.Add(d) }
+	s := newSet(t, c, Config{Budget: retry.NewAccount(retry.Budget{})})
+	g := s.Get("h/m", c.now)
+	p := ps.provider()
+	var q simQueue
+	seq := 0
+	calls := map[*simCall]*paceCall{}
+	push := func(d time.Duration, kind int, pc *paceCall) {
+		seq++
+		sc := &simCall{}
+		calls[sc] = pc
+		heap.Push(&q, simEvent{at: d, seq: seq, kind: kind, c: sc})
+	}
+	for t := time.Duration(0); t < ps.measure+ps.deadline; t += time.Duration(r.ExpFloat64() / ps.rate * float64(time.Second)) {
+		push(t, arrive, &paceCall{arrive: t, measured: t < ps.measure, attempt: 1})
+	}
+	var res paceResult
+	send := func(now time.Duration, pc *paceCall) {
+		if pc.measured {
+			res.sent++
+		}
+		pc.ok = p.decide(now, r)
+		// Answers take a lognormal time, refusals a shorter one.
+		lat := time.Duration(float64(ps.latency) * math.Exp(0.3*r.NormFloat64()))
+		if !pc.ok {
+			lat /= 6
+		}
+		push(now+lat, answered, pc)
+	}
+	for q.Len() > 0 {
+		e := heap.Pop(&q).(simEvent)
+		c.now = at(e.at)
+		pc := calls[e.c]
+		delete(calls, e.c)
+		switch e.kind {
+		case arrive, admit:
+			if e.kind == arrive {
+				s.Deposit(c.now)
+				if pc.measured {
+					res.offered++
+				}
+			}
+			req := Request{Attempt: pc.attempt, Deadline: at(pc.arrive + ps.deadline)}
+			if pc.attempt > 1 {
+				req.NotBefore = at(pc.notAt)
+			}
+			a := s.Admit(g, c.now, req)
+			switch {
+			case a.Verdict == Refuse:
+			case a.Verdict == Wait:
+				push(e.at+a.Delay, admit, pc)
+			default:
+				pc.tk = a.Ticket
+				if pc.attempt == 1 && pc.measured {
+					res.waited += a.Delay
+				}
+				if a.Delay > 0 {
+					push(e.at+a.Delay, slept, pc)
+				} else {
+					send(e.at, pc)
+				}
+			}
+		case slept:
+			pc.tk.Sending(c.now)
+			send(e.at, pc)
+		case answered:
+			d := ok200
+			if !pc.ok {
+				d = classify.Decision{Status: 429, Verdict: classify.Retryable}
+				if pc.measured {
+					res.throttled++
+				}
+			}
+			s.Report(&pc.tk, d, nil, false, c.now)
+			switch {
+			case pc.ok:
+				if pc.measured && e.at <= pc.arrive+ps.deadline {
+					res.ok++
+				}
+			case pc.attempt < retry.DefaultMaxAttempts:
+				pc.attempt++
+				pc.notAt = e.at + ps.hint(r)
+				push(e.at, admit, pc)
+			}
+		}
+	}
+	return res, g
+}
+
+// optimum is a FIFO pacer that knows the provider's capacity: calls wait
+// in the order they came and go as soon as the bucket has room, or are
+// dropped when they could no longer be answered by their deadline; each is
+// sent once.
+func (ps paceSim) optimum(seed uint64) float64 {
+	r := rand.New(rand.NewPCG(seed, 2))
+	rate, burst := ps.provider().capacity()
+	level := burst
+	var queue []time.Duration
+	offered, ok := 0, 0
+	next := time.Duration(0)
+	for now := time.Duration(0); now < ps.measure+2*ps.deadline; now += time.Millisecond {
+		for ; next < now+time.Millisecond && next < ps.measure+ps.deadline; next += time.Duration(r.ExpFloat64() / ps.rate * float64(time.Second)) {
+			queue = append(queue, next)
+			if next < ps.measure {
+				offered++
+			}
+		}
+		level = min(burst, level+rate/1000)
+		for len(queue) > 0 && now-queue[0]+ps.latency > ps.deadline {
+			queue = queue[1:]
+		}
+		for len(queue) > 0 && level >= 1 {
+			level--
+			if queue[0] < ps.measure {
+				ok++
+			}
+			queue = queue[1:]
+		}
+	}
+	return float64(ok) / float64(offered)
+}
+
+type paceCase struct {
+	name string
+	ps   paceSim
+	// within is how far below the optimum the gate may succeed, in points;
+	// share the most of its requests that may be throttled; wait, when not
+	// zero, the most its first attempts may wait on average.
+	within, share float64
+	wait          time.Duration
+}
+
+// TestPaceMeetsTheOptimum runs the silent provider's cases: a bucket
+// offered more than it allows, alone and with random 429s on top, and
+// random 429s alone. Against a limit, the gate must serve about as many
+// calls as a client that knew it, with about the fifth of its requests
+// throttled that its probing costs (before its schedule of its own, when
+// a new pace interleaved with the slots already given, and the evidence
+// was one bucket's, more than half were); random 429s up to a fifth of the
+// requests must hold nobody.
+func TestPaceMeetsTheOptimum(t *testing.T) {
+	hint := func(r *rand.Rand) time.Duration {
+		return 300*time.Millisecond + time.Duration(r.IntN(500))*time.Millisecond
+	}
+	sim := func(p func() silent, measure time.Duration) paceSim {
+		return paceSim{provider: p, rate: 100, deadline: 5 * time.Second, latency: 20 * time.Millisecond, measure: measure, hint: hint}
+	}
+	limit := func() silent { return &tokenBucket{rate: 60, burst: 10} }
+	for _, tc := range []paceCase{
+		{"bucket at 60% of the load", sim(limit, 20*time.Second), 2.5, 0.28, 0},
+		// The first 429s are the ones that find the limit, and in a short
+		// window they weigh.
+		{"bucket at 60% of the load, 2.5 s", sim(limit, 2500*time.Millisecond), 5, 0.30, 0},
+		{"bucket at 90% of the load", sim(func() silent { return &tokenBucket{rate: 90, burst: 10} }, 20*time.Second), 3, 0.27, 0},
+		// The optimum knows the bucket, not the noise, which refuses 5% of
+		// what it lets through: those calls retry, and some miss their
+		// deadline behind the queue.
+		{"bucket and 5% random 429s", sim(func() silent { return &noisyBucket{tokenBucket{rate: 60, burst: 10}, 0.05} }, 20*time.Second), 8, 0.30, 0},
+		{"5% random 429s", sim(func() silent { return noise{0.05} }, 20*time.Second), 0.5, 0.07, 5 * time.Millisecond},
+		{"10% random 429s", sim(func() silent { return noise{0.10} }, 20*time.Second), 0.5, 0.12, 50 * time.Millisecond},
+		{"15% random 429s", sim(func() silent { return noise{0.15} }, 20*time.Second), 0.5, 0.17, 50 * time.Millisecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for seed := uint64(1); seed <= 3; seed++ {
+				tc.check(t, seed)
+			}
+		})
+	}
+}
+
+func (tc paceCase) check(t *testing.T, seed uint64) {
+	t.Helper()
+	res, _ := tc.ps.run(t, seed)
+	opt := tc.ps.optimum(seed)
+	wait := res.waited / time.Duration(res.offered)
+	t.Logf("seed %d: success %.1f%% (optimum %.1f%%), %.2f requests per call, %.1f%% throttled, first attempts wait %v on average",
+		seed, 100*res.success(), 100*opt, res.perCall(), 100*res.share(), wait)
+	if res.success() < opt-tc.within/100 {
+		t.Errorf("seed %d: success %.1f%%, more than %v points below the optimum's %.1f%%", seed, 100*res.success(), tc.within, 100*opt)
+	}
+	if res.share() > tc.share {
+		t.Errorf("seed %d: %.1f%% of the requests throttled, more than %.0f%%", seed, 100*res.share(), 100*tc.share)
+	}
+	if tc.wait > 0 && wait > tc.wait {
+		t.Errorf("seed %d: first attempts wait %v on average, more than %v", seed, wait, tc.wait)
+	}
+}
+
+// A new pace spaces the slots given after it, behind the ones given before
+// it, which keep their times: x/time/rate's Limiter, given a faster rate,
+// timed later callers from its token count, before slots it had already
+// given, and the two went out at once.
+func TestNewPaceQueuesBehindTheSlotsGiven(t *testing.T) {
+	c := newClock()
+	var p pacer
+	p.init()
+	p.active.Store(true)
+	p.throttled.Store(c.now.UnixNano())
+	p.mu.Lock()
+	p.slot = c.now.UnixNano() / int64(p.delivered.Width()) // set in this bucket
+	p.lim, p.every, p.tat = 10, 100*time.Millisecond, c.now.UnixNano()
+	p.mu.Unlock()
+	var last time.Duration
+	for i := range 20 {
+		r := p.reserve(c.now)
+		if want := time.Duration(i) * 100 * time.Millisecond; r.delay != want {
+			t.Fatalf("slot %d at %v, want %v", i, r.delay, want)
+		}
+		last = r.delay
+	}
+	p.mu.Lock()
+	p.lim, p.every = 20, 50*time.Millisecond // a faster pace
+	p.mu.Unlock()
+	r := p.reserve(c.now)
+	if want := last + 100*time.Millisecond; r.delay != want {
+		t.Fatalf("first slot of the new pace at %v, want %v, behind the slots given", r.delay, want)
+	}
+	// A slot given back while it is the last one is given again.
+	r.cancel(c.now)
+	if again := p.reserve(c.now); again.delay != r.delay {
+		t.Fatalf("after a cancel the slot is at %v, want %v again", again.delay, r.delay)
+	}
+	if next := p.reserve(c.now); next.delay != r.delay+50*time.Millisecond {
+		t.Fatalf("next slot at %v, want %v: spaced at the new pace", next.delay, r.delay+50*time.Millisecond)
+	}
+}
