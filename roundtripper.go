@@ -302,10 +302,15 @@ func (c *call) run() (_ *http.Response, why Reason, fall bool, _ error) {
 		heldErr   error          // or the last retryable transport error
 		notBefore time.Time      // the retry's backoff or hint ends
 		fromHint  bool
+		place     *gate.Place // in the key's queue for the fleet's limits
 	)
 	for {
 		a := t.gates.Admit(g, now, gate.Request{Attempt: c.sched.Attempts() + 1, NotBefore: notBefore, Deadline: deadline, Cost: cost,
-			Extra: c.extra && c.sched.Attempts() == 0})
+			Extra: c.extra && c.sched.Attempts() == 0, Place: place})
+		if place != nil && a.Place != place {
+			t.gates.Leave(g, place) // the call holds it no longer
+		}
+		place = a.Place
 		if (a.Verdict == gate.Wait && (a.Cause == gate.Breaker || a.Cause == gate.Hold) ||
 			a.Verdict == gate.Send && a.Delay > 0 && a.Cause == gate.Hold) && c.canFall() {
 			// The key cannot serve now, and another may: do not wait for
@@ -352,6 +357,7 @@ func (c *call) run() (_ *http.Response, why Reason, fall bool, _ error) {
 		case gate.Wait:
 			c.observeWait(a.Delay, waitCause(a.Cause, fromHint))
 			if err := t.wait(c.ctx, a.Delay, a.Wake); err != nil {
+				t.gates.Leave(g, place)
 				discard(held)
 				return nil, ReasonCanceled, false, c.giveUp(err, ReasonCanceled)
 			}

@@ -176,6 +176,13 @@ type Gate struct {
 	acked      int32           // recovery: successes since the window last grew, past ssthresh
 	minLat     time.Duration   // recovery: the fastest answer since it began
 
+	// The calls waiting for the fleet's limits, first first, and when the
+	// fleet's limits said the next slot comes (Unix ns); fleetWaiting is
+	// len(fleetQ), for the calls that find it empty without the lock.
+	fleetQ       []*Place
+	fleetUntil   deadline
+	fleetWaiting atomic.Int32
+
 	hold       deadline // Unix nanoseconds until which the key is spent; 0: none
 	remoteOpen deadline // until which a fleet member found the key's breaker open
 	set        *Set
@@ -287,6 +294,9 @@ type Request struct {
 	// Hedge charges the attempt to the retry budget for good: a hedge
 	// doubles a request that may well succeed, and is never refunded.
 	Hedge bool
+	// Place is the call's place in its key's queue for the fleet's limits,
+	// as the last Admission gave it; nil for none.
+	Place *Place
 }
 
 // Admission is the answer of Admit.
@@ -305,6 +315,10 @@ type Admission struct {
 	// to return: a *breaker.OpenError, a *ratelimit.WaitError, or nil for a
 	// spent budget.
 	Err error
+	// Place, for Wait, is the call's place in its key's queue for the
+	// fleet's limits: pass it in the next Request, or to Leave when the
+	// call gives up waiting. Nil when the call holds none.
+	Place *Place
 
 	Ticket Ticket
 }

@@ -169,24 +169,210 @@ func (s *Set) takeShared(g *Gate, now time.Time, r Request, t *Ticket) (Admissio
 		return Admission{}, 0, true
 	}
 	if sh.usable(now) {
+		if r.Place != nil || g.fleetWaiting.Load() > 0 || now.UnixNano() < g.fleetUntil.Load() {
+			a, p, ok := s.fleetTurn(g, now, r)
+			if !ok {
+				s.Cancel(t, now)
+				return a, 0, false
+			}
+			r.Place = p // its turn: it leaves the queue once answered
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
 		wait, err := s.takeBoth(ctx, g.key, req, tok, r.Cost)
 		cancel()
 		sh.result(s.now(), err)
-		if err == nil {
-			if wait <= 0 {
-				return Admission{}, 0, true
-			}
+		if err == nil && wait > 0 {
 			wait += time.Duration(s.jitter(int64(sharedJitter)))
 			s.Cancel(t, now)
-			if !r.Deadline.IsZero() && !now.Add(wait).Before(r.Deadline) {
-				return Admission{Verdict: Refuse, Cause: Limit, Err: &ratelimit.WaitError{Key: g.key, Wait: wait, Left: r.Deadline.Sub(now)}}, 0, false
-			}
-			return Admission{Verdict: Wait, Delay: wait, Cause: Limit}, 0, false
+			a, _ := s.fleetWait(g, now, r, wait)
+			return a, 0, false
 		}
+		s.fleetDone(g, r.Place)
+		if err == nil {
+			return Admission{}, 0, true
+		}
+	} else {
+		s.fleetDone(g, r.Place)
 	}
 	// The shared state is down: this member's share of the limits.
 	return Admission{}, g.share.reserve(now, req, tok, r.Cost, sh.s.Members()), true
+}
+
+// Place is a call's place in its key's queue for the fleet's limits. The
+// fleet's limits (a GCRA in the store) tell a call that finds no slot how
+// long to wait, and keep nothing for it: the first to ask once the slot is
+// free takes it. A member's calls therefore wait for them in the order
+// they came: one asks at a time, the first of the queue, when the limits
+// said the next slot comes; one that gets through lets the next ask at
+// once. (Each asking when told, they took the slots in no order, and the
+// calls that had waited longest missed their deadlines while later ones
+// went.)
+type Place struct {
+	wake     chan struct{} // closed when the place comes first
+	deadline int64         // Unix ns; 0: none
+	gone     bool          // left the queue
+}
+
+// fleetTurn says whether the call of r may ask the fleet's limits now: it
+// is first in g's queue, with the place it returns, and the limits' next
+// slot has come. Otherwise it returns how to wait, the call queued.
+func (s *Set) fleetTurn(g *Gate, now time.Time, r Request) (Admission, *Place, bool) {
+	if r.Hedge {
+		// A hedge goes at once or not at all.
+		return Admission{Verdict: Wait, Delay: time.Duration(max(g.fleetUntil.Load()-now.UnixNano(), 0)), Cause: Limit}, nil, false
+	}
+	g.mu.Lock()
+	p := r.Place
+	if p == nil || p.gone {
+		if len(g.fleetQ) == 0 && now.UnixNano() >= g.fleetUntil.Load() {
+			g.mu.Unlock()
+			return Admission{}, nil, true
+		}
+		p = g.enqueueLocked(r, now)
+	}
+	g.dropExpiredLocked(now)
+	if p.gone {
+		g.mu.Unlock()
+		return Admission{Verdict: Refuse, Cause: Deadline}, nil, false
+	}
+	first := g.fleetQ[0] == p
+	until := g.fleetUntil.Load()
+	g.mu.Unlock()
+	if first {
+		// Its turn, when the slot has come and an answer can still make
+		// the deadline.
+		a, ok := s.fleetWait(g, now, Request{Place: p, Deadline: r.Deadline}, time.Duration(max(until-now.UnixNano(), 0)))
+		return a, p, ok
+	}
+	// Behind others: until they have gone, or the last moment an answer
+	// can make the deadline.
+	wait := s.maxWait
+	if !r.Deadline.IsZero() {
+		wait = r.Deadline.Sub(now) - g.pace.latency() - waitGuard
+	}
+	if wait <= 0 {
+		s.Leave(g, p)
+		return Admission{Verdict: Refuse, Cause: Limit, Err: &ratelimit.WaitError{Key: g.key, Wait: time.Duration(max(until-now.UnixNano(), 0)), Left: r.Deadline.Sub(now)}}, nil, false
+	}
+	g.mu.Lock()
+	if p.wake == nil {
+		p.wake = make(chan struct{})
+	}
+	wake := p.wake
+	g.mu.Unlock()
+	return Admission{Verdict: Wait, Delay: wait, Wake: wake, Cause: Limit, Place: p}, p, false
+}
+
+// enqueueLocked puts a new place for the call of r at the end of g's
+// queue. g.mu must be held.
+func (g *Gate) enqueueLocked(r Request, now time.Time) *Place {
+	p := &Place{}
+	if !r.Deadline.IsZero() {
+		p.deadline = r.Deadline.UnixNano()
+	}
+	g.fleetQ = append(g.fleetQ, p)
+	g.dropExpiredLocked(now)
+	g.fleetWaiting.Store(int32(min(len(g.fleetQ), math.MaxInt32)))
+	return p
+}
+
+// dropExpiredLocked takes out of g's queue the places whose call's
+// deadline has passed: given up without a word, they must not keep the
+// others behind them. g.mu must be held.
+func (g *Gate) dropExpiredLocked(now time.Time) {
+	if len(g.fleetQ) == 0 {
+		return
+	}
+	front := g.fleetQ[0]
+	live := g.fleetQ[:0]
+	for _, q := range g.fleetQ {
+		if q.deadline != 0 && q.deadline <= now.UnixNano() {
+			q.gone = true
+			continue
+		}
+		live = append(live, q)
+	}
+	if len(live) == len(g.fleetQ) {
+		return
+	}
+	clear(g.fleetQ[len(live):])
+	g.fleetQ = live
+	g.fleetWaiting.Store(int32(min(len(g.fleetQ), math.MaxInt32)))
+	if len(live) > 0 && live[0] != front {
+		g.wakeFirstLocked()
+	}
+}
+
+// wakeFirstLocked lets the first place of g's queue ask at once. g.mu
+// must be held.
+func (g *Gate) wakeFirstLocked() {
+	if next := g.fleetQ[0]; next.wake != nil {
+		close(next.wake)
+		next.wake = nil
+	}
+}
+
+// fleetWait has the call of r wait wait for the fleet's limits, first in
+// g's queue when it holds a place, or refuses it when the wait, and the
+// time an answer takes, cannot fit its deadline. A zero wait, for a call
+// first in the queue, is its turn to ask: fleetWait reports true.
+func (s *Set) fleetWait(g *Gate, now time.Time, r Request, wait time.Duration) (Admission, bool) {
+	g.fleetUntil.extend(now.Add(wait).UnixNano())
+	if !r.Deadline.IsZero() && !now.Add(wait+g.pace.latency()).Before(r.Deadline) {
+		s.Leave(g, r.Place)
+		return Admission{Verdict: Refuse, Cause: Limit, Err: &ratelimit.WaitError{Key: g.key, Wait: wait, Left: r.Deadline.Sub(now)}}, false
+	}
+	if wait <= 0 {
+		return Admission{}, true
+	}
+	if r.Hedge {
+		return Admission{Verdict: Wait, Delay: wait, Cause: Limit}, false
+	}
+	p := r.Place
+	g.mu.Lock()
+	if p == nil || p.gone {
+		// It asked without a queue, and waits first in it now (or behind
+		// the calls that came meanwhile).
+		p = g.enqueueLocked(r, now)
+	}
+	g.mu.Unlock()
+	return Admission{Verdict: Wait, Delay: wait, Cause: Limit, Place: p}, false
+}
+
+// fleetDone takes p, whose call goes, out of g's queue and lets the next
+// ask at once.
+func (s *Set) fleetDone(g *Gate, p *Place) {
+	if p != nil {
+		s.Leave(g, p)
+	}
+}
+
+// Leave takes p out of g's queue for the fleet's limits: its call goes, or
+// has given up. When p was first, the next place may ask at once. A nil p
+// is a no-op.
+func (s *Set) Leave(g *Gate, p *Place) {
+	if p == nil {
+		return
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if p.gone {
+		return
+	}
+	p.gone = true
+	for i, q := range g.fleetQ {
+		if q == p {
+			n := len(g.fleetQ) - 1
+			copy(g.fleetQ[i:], g.fleetQ[i+1:])
+			g.fleetQ[n] = nil
+			g.fleetQ = g.fleetQ[:n]
+			if i == 0 && n > 0 {
+				g.wakeFirstLocked()
+			}
+			break
+		}
+	}
+	g.fleetWaiting.Store(int32(min(len(g.fleetQ), math.MaxInt32)))
 }
 
 func (s *Set) takeBoth(ctx context.Context, key string, req, tok SharedLimit, cost int64) (time.Duration, error) {
