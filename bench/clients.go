@@ -12,9 +12,11 @@ import (
 	"github.com/failsafe-go/failsafe-go/failsafehttp"
 	"github.com/failsafe-go/failsafe-go/retrypolicy"
 	"github.com/hashicorp/go-retryablehttp"
+	"golang.org/x/time/rate"
 
 	"github.com/rebound-http/rebound"
 	"github.com/rebound-http/rebound/breaker"
+	"github.com/rebound-http/rebound/ratelimit"
 )
 
 // client is one HTTP client under test. Every client is built over the same
@@ -28,7 +30,7 @@ type client struct {
 	attempts int
 	// newWithStore, when set, builds the client sharing its gates through
 	// st; it runs only with -redis.
-	newWithStore func(base http.RoundTripper, st rebound.Store) *http.Client
+	newWithStore func(base http.RoundTripper, up upstream, st rebound.Store) *http.Client
 	// delays are the waits before attempts 2, 3, … (upper bounds when
 	// jittered, server hints aside); they bound the attempts a call deadline
 	// leaves room for.
@@ -56,6 +58,13 @@ const (
 	// clientReboundFleet is rebound sharing its gates through Redis
 	// (redisstore): with -replicas N, the replicas behave as one client.
 	clientReboundFleet = "rebound-redis"
+	// clientReboundStated is rebound told the provider's request limit
+	// per model (WithRateLimits), as a user who knows it would; with
+	// -replicas N and no store, each replica has the whole of it.
+	// clientReboundStatedFleet adds the Store. They run only when -clients
+	// names them, in scenarios with a limit (elsewhere they are rebound).
+	clientReboundStated      = "rebound-stated"
+	clientReboundStatedFleet = "rebound-stated-redis"
 
 	// The tail options, each configured for the scenario it addresses
 	// (slow-tail, outage, stall); elsewhere they are rebound's defaults.
@@ -66,9 +75,19 @@ const (
 )
 
 // upstream is what a client may be configured for: the scenario's models
-// and their base URLs, in the same order.
+// and their base URLs, in the same order, and the provider's request limit
+// per model, per second (zero where the scenario has none).
 type upstream struct {
 	Models, URLs []string
+	Limit        float64
+}
+
+// statedLimits returns the rate limits of a user who knows up's limit.
+func (up upstream) statedLimits() rebound.Option {
+	if up.Limit <= 0 {
+		return rebound.WithRateLimits(ratelimit.Limits{})
+	}
+	return rebound.WithRateLimits(ratelimit.Limits{Default: ratelimit.Limit{Rate: rate.Limit(up.Limit)}})
 }
 
 // host returns the host:port of model's URL, or "" if up has no such model.
@@ -140,8 +159,25 @@ func clients() []client {
 			config: "`rebound.New(base, rebound.WithStore(store))`, one `redisstore.Store` (and Redis client) per replica on the `-redis` server: defaults, the gates shared through Redis", attempts: 4,
 			delays: []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second},
 			new:    func(http.RoundTripper, upstream) *http.Client { panic("rebound-redis needs a Store") },
-			newWithStore: func(base http.RoundTripper, st rebound.Store) *http.Client {
+			newWithStore: func(base http.RoundTripper, _ upstream, st rebound.Store) *http.Client {
 				return &http.Client{Transport: rebound.New(base, rebound.WithStore(st))}
+			},
+		},
+		{
+			name: clientReboundStated, optional: true,
+			config: "`rebound.New(base, rebound.WithRateLimits(ratelimit.Limits{Default: ratelimit.Limit{Rate: L}}))`, L the provider's request limit per model: defaults, and the limit a user who knows it states", attempts: 4,
+			delays: []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second},
+			new: func(base http.RoundTripper, up upstream) *http.Client {
+				return &http.Client{Transport: rebound.New(base, up.statedLimits())}
+			},
+		},
+		{
+			name: clientReboundStatedFleet, optional: true,
+			config: "rebound-stated with `rebound.WithStore(store)`, one `redisstore.Store` (and Redis client) per replica on the `-redis` server: the stated limit shared through Redis", attempts: 4,
+			delays: []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second},
+			new:    func(http.RoundTripper, upstream) *http.Client { panic("rebound-stated-redis needs a Store") },
+			newWithStore: func(base http.RoundTripper, up upstream, st rebound.Store) *http.Client {
+				return &http.Client{Transport: rebound.New(base, up.statedLimits(), rebound.WithStore(st))}
 			},
 		},
 		{

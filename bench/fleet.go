@@ -62,7 +62,7 @@ func newClient(c client, base http.RoundTripper, up upstream, replicas int, redi
 			return nil, nil, err
 		}
 		f.close = append(f.close, func() { st.Close(); rdb.Close() })
-		f.replicas = append(f.replicas, c.newWithStore(base, st))
+		f.replicas = append(f.replicas, c.newWithStore(base, up, st))
 	}
 	return &http.Client{Transport: f}, closeAll, nil
 }

@@ -61,7 +61,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&c.timeout, "timeout", 5*time.Second, "deadline of each call, from its intended send time")
 	fs.StringVar(&c.out, "out", "results", "output folder for results.md and the charts")
 	fs.IntVar(&c.replicas, "replicas", 1, "run each client as this many independent replicas, the calls dealt among them (the fleet of a provider key)")
-	fs.StringVar(&c.redis, "redis", "", "address of a Redis server for the "+clientReboundFleet+" client (its replicas share their gates there)")
+	fs.StringVar(&c.redis, "redis", "", "address of a Redis server for the "+clientReboundFleet+" and "+clientReboundStatedFleet+" clients (their replicas share their gates there)")
 	fs.BoolVar(&c.long, "long", false, "literature-faithful timings: 40s windows, the overload capacity cut lasts 10s")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: go -C bench run . [flags]\n\nScenarios: %s\nClients: %s\n\nFlags:\n",
@@ -88,11 +88,15 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	if c.replicas < 1 {
 		errs = append(errs, fmt.Errorf("-replicas %d must be at least 1", c.replicas))
 	}
-	if slices.Contains(c.clients, clientReboundFleet) {
+	for _, cl := range clients() {
+		if cl.newWithStore == nil || !slices.Contains(c.clients, cl.name) {
+			continue
+		}
 		if c.redis == "" {
-			errs = append(errs, fmt.Errorf("client %s needs -redis host:port", clientReboundFleet))
+			errs = append(errs, fmt.Errorf("client %s needs -redis host:port", cl.name))
 		} else if err := checkRedis(c.redis); err != nil {
 			errs = append(errs, err)
+			break
 		}
 	}
 	if c.timeout <= 0 {

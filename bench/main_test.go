@@ -65,7 +65,7 @@ func TestParseFlags(t *testing.T) {
 
 func TestAttemptsWithin(t *testing.T) {
 	want := map[string][2]int{ // attempts within 5 s and within 1 minute
-		clientBare: {1, 1}, clientNaive: {3, 3}, clientRetryable: {3, 5}, clientFailsafe: {3, 4}, clientRebound: {4, 4}, clientReboundFailFast: {4, 4}, clientReboundFleet: {4, 4},
+		clientBare: {1, 1}, clientNaive: {3, 3}, clientRetryable: {3, 5}, clientFailsafe: {3, 4}, clientRebound: {4, 4}, clientReboundFailFast: {4, 4}, clientReboundFleet: {4, 4}, clientReboundStated: {4, 4}, clientReboundStatedFleet: {4, 4},
 		clientReboundHedged: {4, 4}, clientReboundFallback: {4, 4}, clientReboundFirstEvent: {4, 4},
 	}
 	for _, c := range clients() {

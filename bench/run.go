@@ -94,7 +94,7 @@ func runOne(ctx context.Context, s sim.Scenario, c client, seed uint64, timeout 
 	base := newBaseTransport()
 	defer base.CloseIdleConnections()
 
-	hc, closeClient, err := newClient(c, base, upstream{Models: s.Models, URLs: urls}, fl.replicas, fl.redis, s.Name)
+	hc, closeClient, err := newClient(c, base, upstream{Models: s.Models, URLs: urls, Limit: s.RequestLimit / float64(len(s.Models))}, fl.replicas, fl.redis, s.Name)
 	if err != nil {
 		return report.Run{}, err
 	}

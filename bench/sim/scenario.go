@@ -154,8 +154,9 @@ type Scenario struct {
 	// tokens and its max_tokens. Nil means the default body.
 	Sizes func(r *rand.Rand) (promptTokens, maxTokens int)
 
-	// RequestLimit and TokenLimit are the provider's quota, per second, in
-	// the scenarios that tell one (quota, tokens); zero elsewhere.
+	// RequestLimit and TokenLimit are the provider's limits, per second,
+	// over all models: the quota the quota and tokens scenarios tell, the
+	// buckets of rate-limited and burst; zero elsewhere.
 	RequestLimit, TokenLimit float64
 
 	// meter says whether the upstream reads each request's body to charge
@@ -271,6 +272,7 @@ func Scenarios(o Options) []Scenario {
 	// Each model's bucket refills at 60% of the load offered to it.
 	limited := base(RateLimited, "token bucket per model at 60% of the offered load; 429 with Retry-After (model a) or retry-after-ms (model b)", "m-limit-a", "m-limit-b")
 	perModel := o.Rate / float64(len(limited.Models))
+	limited.RequestLimit = 0.6 * o.Rate
 	limited.newBehavior = func() Behavior { return newRateLimit(len(limited.Models), 0.6*perModel, perModel/10) }
 	limited.optimum = pacedOptimum("a FIFO pacer at the buckets' rate", lane{share: 1, capacity: bucketCap{rate: 0.6 * o.Rate, burst: o.Rate / 10}})
 
@@ -283,6 +285,7 @@ func Scenarios(o Options) []Scenario {
 	burst := base(BurstLoad, fmt.Sprintf("token bucket (the provider's limit L) offered 150%% of L for %v, then 50%% for %v, cycle after cycle; 429 with Retry-After", burstFor, burstFor), "m-burst")
 	burst.Cycle = []Phase{{From: 0, To: burstFor, Rate: 1.5 * limit}, {From: burstFor, To: 2 * burstFor, Rate: 0.5 * limit}}
 	burst.Measure = time.Duration(math.Ceil(float64(m)/float64(2*burstFor))) * 2 * burstFor
+	burst.RequestLimit = limit
 	burst.newBehavior = func() Behavior { return newRateLimit(1, limit, limit/10) }
 	burst.optimum = pacedOptimum("a FIFO pacer at the bucket's rate", lane{share: 1, capacity: bucketCap{rate: limit, burst: limit / 10}})
 
