@@ -1,7 +1,10 @@
 package sim
 
 import (
+	"fmt"
 	"math"
+	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 )
@@ -106,5 +109,96 @@ func TestScenarioOptima(t *testing.T) {
 		if a, b := s.Optimum(deadline), s.Optimum(2*deadline); b.Success < a.Success-1e-9 {
 			t.Errorf("%s: success %.4f with a 10 s deadline, below %.4f with 5 s", s.Name, b.Success, a.Success)
 		}
+	}
+}
+
+// The slow-tail's hedging target (issue 14: a p99 of at most 1.3× bare's
+// p95, at no more than 5% extra requests) is out of reach of any hedging
+// client for this latency, which is why the README names it: a hedge sent
+// after d goes to the P(X > d) of calls still waiting, so a 5% budget puts
+// d at the p95 or later, and then T = min(X₁, d + X₂) keeps more than 1% of
+// calls past 1.3× p95. A mix of two delays (some calls hedged earlier,
+// others later, within the same budget) does no better. Monte Carlo over
+// the scenario's own latency (slowTailBehavior); the figures are logged.
+func TestSlowTailHedgingCeiling(t *testing.T) {
+	const n = 200_000
+	r := rand.New(rand.NewPCG(1, 14))
+	draw := func() time.Duration { return slowTailBehavior{}.Decide(Request{Rand: r}).Latency }
+	first, second := make([]time.Duration, n), make([]time.Duration, n)
+	for i := range n {
+		first[i], second[i] = draw(), draw()
+	}
+	sorted := slices.Clone(first)
+	slices.Sort(sorted)
+	quantile := func(s []time.Duration, q float64) time.Duration { return s[int(q*float64(len(s)-1))] }
+	p95 := quantile(sorted, 0.95)
+	// hedged returns, for hedge delay d, the share of calls hedged and
+	// each call's latency.
+	hedged := func(d time.Duration) (float64, []time.Duration) {
+		out := make([]time.Duration, n)
+		extra := 0
+		for i := range n {
+			out[i] = first[i]
+			if first[i] > d {
+				extra++
+				out[i] = min(first[i], d+second[i])
+			}
+		}
+		return float64(extra) / n, out
+	}
+	type point struct {
+		d     time.Duration
+		extra float64
+		lat   []time.Duration // sorted
+	}
+	var points []point
+	for q := 0.90; q <= 0.995; q += 0.0025 {
+		d := quantile(sorted, q)
+		extra, lat := hedged(d)
+		slices.Sort(lat)
+		points = append(points, point{d, extra, lat})
+	}
+	// over returns the share of lat (sorted) above x.
+	over := func(lat []time.Duration, x time.Duration) float64 {
+		i, _ := slices.BinarySearch(lat, x+1)
+		return float64(len(lat)-i) / float64(len(lat))
+	}
+	// p99 returns the p99 of the mix: a share w of the calls as a, the
+	// rest as b; the smallest latency that at most 1% of them exceed.
+	p99 := func(a, b point, w float64) time.Duration {
+		lo, hi := time.Duration(0), max(a.lat[n-1], b.lat[n-1])
+		for lo < hi {
+			mid := lo + (hi-lo)/2
+			if w*over(a.lat, mid)+(1-w)*over(b.lat, mid) <= 0.01 {
+				hi = mid
+			} else {
+				lo = mid + 1
+			}
+		}
+		return lo
+	}
+	best, bestHow := math.Inf(1), ""
+	for _, a := range points {
+		if a.extra <= 0.05 {
+			if ratio := float64(p99(a, a, 1)) / float64(p95); ratio < best {
+				best, bestHow = ratio, fmt.Sprintf("one delay %v (%.1f%% extra)", a.d, 100*a.extra)
+			}
+			continue
+		}
+		// Mixed with a later delay b: a share w of the calls hedged after
+		// a, the rest after b, w as large as the budget allows.
+		for _, b := range points {
+			if b.extra > 0.05 {
+				continue
+			}
+			w := (0.05 - b.extra) / (a.extra - b.extra)
+			if ratio := float64(p99(a, b, w)) / float64(p95); ratio < best {
+				best, bestHow = ratio, fmt.Sprintf("%.0f%% of calls after %v, the rest after %v (5.0%% extra)", 100*w, a.d, b.d)
+			}
+		}
+	}
+	t.Logf("bare p95 %v; the best hedge within 5%% extra: p99 %.2f× p95, %s", p95, best, bestHow)
+	if best <= 1.3 {
+		t.Errorf("a hedge within 5%% extra reaches p99 %.2f× p95 (%s): the target is in reach, and the README says it is not", best, bestHow)
 	}
 }
