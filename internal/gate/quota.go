@@ -547,9 +547,10 @@ func (t *Ticket) Observe(qt classify.Quota, at time.Time, refused bool) {
 			case !ok:
 			case l == &q.req && !g.fleet():
 				q.learnShare(charged)
-			case l == &q.tok && cmp.Or(q.req.share, 1) >= shareAlone:
-				// Where others draw on the quota too, what is left does not
-				// say what this Transport's requests were charged.
+			case l == &q.tok && !g.fleet() && cmp.Or(q.req.share, 1) >= shareAlone:
+				// Where others draw on the quota too (a share learnt, or a
+				// fleet, which learns none), what is left does not say what
+				// this Transport's requests were charged.
 				q.learnScale(charged)
 			}
 		}

@@ -1,6 +1,7 @@
 package gate
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"time"
@@ -330,5 +331,47 @@ func TestTokenEstimatesLearnWhatTheProviderCharges(t *testing.T) {
 	}
 	if got := g.quota.scaled(1000); got < 450 || got > 650 {
 		t.Fatalf("a 1000-token estimate is taken as %d after the provider charged 500 for each: want about 500", got)
+	}
+}
+
+// allowStore is a fleet's shared state that lets everything through.
+type allowStore struct{ members int }
+
+func (allowStore) Take(context.Context, string, SharedLimit, int) (time.Duration, error) {
+	return 0, nil
+}
+func (allowStore) Raise(string, time.Time) {}
+func (a allowStore) Members() int          { return a.members }
+
+// In a fleet, what is left of a token quota shrinks by every member's
+// charges: a member must not take the others' for its own and scale its
+// estimates up (it did, swinging between 1.1× and 4× in the bench's fleet).
+func TestTokenEstimatesInAFleetAreNotScaledByOthersCharges(t *testing.T) {
+	c := newClock()
+	s := newSet(t, c, Config{Shared: allowStore{members: 2}})
+	g := s.Get("h/m", c.now)
+	const limit = 10_000_000
+	left := int64(limit)
+	observe(t, s, g, c.now, classify.Quota{Tokens: told(left, left, time.Minute)})
+	for range 200 {
+		var batch []Admission
+		for range 10 {
+			a := s.Admit(g, c.now, Request{Attempt: 1, Cost: 1000})
+			if a.Verdict != Send {
+				t.Fatalf("Admit = %+v, want Send", a)
+			}
+			a.Ticket.Sending(c.now)
+			batch = append(batch, a)
+			left -= 2 * 1000 // charged as estimated; the other member sends as much
+		}
+		c.Advance(10 * time.Millisecond)
+		last := &batch[len(batch)-1].Ticket
+		last.Observe(classify.Quota{Tokens: told(left, limit, time.Minute-time.Duration(len(batch))*10*time.Millisecond)}, c.now, false)
+		for i := range batch {
+			s.Report(&batch[i].Ticket, ok200, nil, false, c.now)
+		}
+	}
+	if got := g.quota.scaled(1000); got != 1000 {
+		t.Fatalf("a 1000-token estimate is taken as %d in a fleet of two that each send as much: want 1000", got)
 	}
 }
