@@ -301,13 +301,12 @@ func TestAnswerOlderThanItsResetIsIgnored(t *testing.T) {
 	}
 }
 
-func TestTokenEstimatesLearnWhatTheProviderCharges(t *testing.T) {
-	c := newClock()
-	s := newSet(t, c, Config{})
-	g := s.Get("h/m", c.now)
-	// A window of 10 000 000 tokens over a minute; every call estimated at
-	// 1000 tokens and charged 500: what is left shrinks by half the
-	// estimates.
+// sendEstimated sends 2000 calls estimated at 1000 tokens each through g,
+// in batches of 10 every 10 ms, with a window of 10 000 000 tokens over a
+// minute told on the last answer of each batch: what is left of it
+// shrinks by drop for each call.
+func sendEstimated(t *testing.T, c *clock, s *Set, g *Gate, drop int64) {
+	t.Helper()
 	const limit = 10_000_000
 	left := int64(limit)
 	observe(t, s, g, c.now, classify.Quota{Tokens: told(left, left, time.Minute)})
@@ -320,7 +319,7 @@ func TestTokenEstimatesLearnWhatTheProviderCharges(t *testing.T) {
 			}
 			a.Ticket.Sending(c.now)
 			batch = append(batch, a)
-			left -= 500
+			left -= drop
 		}
 		c.Advance(10 * time.Millisecond)
 		last := &batch[len(batch)-1].Ticket
@@ -329,6 +328,14 @@ func TestTokenEstimatesLearnWhatTheProviderCharges(t *testing.T) {
 			s.Report(&batch[i].Ticket, ok200, nil, false, c.now)
 		}
 	}
+}
+
+func TestTokenEstimatesLearnWhatTheProviderCharges(t *testing.T) {
+	c := newClock()
+	s := newSet(t, c, Config{})
+	g := s.Get("h/m", c.now)
+	// Every call charged 500: what is left shrinks by half the estimates.
+	sendEstimated(t, c, s, g, 500)
 	if got := g.quota.scaled(1000); got < 450 || got > 650 {
 		t.Fatalf("a 1000-token estimate is taken as %d after the provider charged 500 for each: want about 500", got)
 	}
@@ -350,27 +357,8 @@ func TestTokenEstimatesInAFleetAreNotScaledByOthersCharges(t *testing.T) {
 	c := newClock()
 	s := newSet(t, c, Config{Shared: allowStore{members: 2}})
 	g := s.Get("h/m", c.now)
-	const limit = 10_000_000
-	left := int64(limit)
-	observe(t, s, g, c.now, classify.Quota{Tokens: told(left, left, time.Minute)})
-	for range 200 {
-		var batch []Admission
-		for range 10 {
-			a := s.Admit(g, c.now, Request{Attempt: 1, Cost: 1000})
-			if a.Verdict != Send {
-				t.Fatalf("Admit = %+v, want Send", a)
-			}
-			a.Ticket.Sending(c.now)
-			batch = append(batch, a)
-			left -= 2 * 1000 // charged as estimated; the other member sends as much
-		}
-		c.Advance(10 * time.Millisecond)
-		last := &batch[len(batch)-1].Ticket
-		last.Observe(classify.Quota{Tokens: told(left, limit, time.Minute-time.Duration(len(batch))*10*time.Millisecond)}, c.now, false)
-		for i := range batch {
-			s.Report(&batch[i].Ticket, ok200, nil, false, c.now)
-		}
-	}
+	// Charged as estimated; the other member sends as much.
+	sendEstimated(t, c, s, g, 2*1000)
 	if got := g.quota.scaled(1000); got != 1000 {
 		t.Fatalf("a 1000-token estimate is taken as %d in a fleet of two that each send as much: want 1000", got)
 	}
