@@ -182,6 +182,12 @@ type Gate struct {
 	fleetQ       []*Place
 	fleetUntil   deadline
 	fleetWaiting atomic.Int32
+	// tokFull is the Unix ns since which the fleet's token limit has
+	// refused every call that asked, with calls of this member waiting
+	// for it all along (0: it was not seen full): the fleet then sends
+	// what the limit lets through, which what the provider counts
+	// meanwhile measures the estimates by (see learnFleetScale).
+	tokFull atomic.Int64
 
 	hold       deadline // Unix nanoseconds until which the key is spent; 0: none
 	remoteOpen deadline // until which a fleet member found the key's breaker open
@@ -366,7 +372,11 @@ func (s *Set) Admit(g *Gate, now time.Time, r Request) Admission {
 			return Admission{Verdict: Wait, Delay: until.Sub(now), Cause: Hold}
 		}
 		// A told window is spent: the told quota gives the call a slot in
-		// the next one, in the order calls came.
+		// the next one, in the order calls came. Those the fleet's limits
+		// let through go at the reset, not when let through.
+		if g.tokFull.Load() != 0 {
+			g.tokFull.Store(0)
+		}
 	}
 	if ro := g.remoteOpen.Load(); ro > now.UnixNano() {
 		return s.remoteOpenWait(g, now, r, time.Unix(0, ro))
@@ -456,6 +466,11 @@ func (s *Set) Admit(g *Gate, now time.Time, r Request) Admission {
 		}
 	}
 
+	if delay > 0 && s.shared != nil && g.tokFull.Load() != 0 {
+		// Let through by the fleet's limits, it waits for another: the
+		// fleet does not send what they let through.
+		g.tokFull.Store(0)
+	}
 	if delay > 0 && hasDeadline {
 		// Refuse what cannot be answered before the deadline: the wait,
 		// and the time an answer usually takes, must fit.

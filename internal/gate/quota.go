@@ -116,6 +116,10 @@ type lane struct {
 	// stretch it is measured over.
 	share           float64
 	refLeft, refSeq int64
+	// fleetLeft, fleetAt and fleetEnd start the stretch a fleet member
+	// measures its token estimates over: what was left, when the request
+	// that told it was sent, and when that window resets (Unix ns).
+	fleetLeft, fleetAt, fleetEnd int64
 }
 
 type quota struct {
@@ -541,6 +545,9 @@ func (t *Ticket) Observe(qt classify.Quota, at time.Time, refused bool) {
 		if l.share > 0 && l.share < 1 {
 			avail = w.Remaining - int64(float64(x.since)/l.share)
 		}
+		if l == &q.tok && g.fleet() && w.Reset > 0 {
+			q.learnFleetScale(w, sent.UnixNano(), endOf(w.Reset).UnixNano(), g.tokFull.Load(), refused)
+		}
 		if x.counted {
 			charged, ok := l.learnRefill(w, x.seq, sent.UnixNano(), !x.ok, l == &q.tok)
 			switch {
@@ -551,7 +558,7 @@ func (t *Ticket) Observe(qt classify.Quota, at time.Time, refused bool) {
 				// Where others draw on the quota too (a share learnt, or a
 				// fleet, which learns none), what is left does not say what
 				// this Transport's requests were charged.
-				q.learnScale(charged)
+				q.learnScale(charged, scaleGain)
 			}
 		}
 		if l.refills && l.limit > 0 {
@@ -748,7 +755,11 @@ func (q *quota) learnShare(charged float64) {
 // tokens its own way. What it charged, over what was estimated, scales the
 // estimates from then on, learnt slowly and within [scaleMin, scaleMax].
 const (
-	scaleGain          = 0.1
+	scaleGain = 0.1
+	// fleetScaleGain is the gain of a fleet member's samples (see
+	// learnFleetScale): what the fleet sent over an eighth of a window
+	// at least, not what a few requests were charged.
+	fleetScaleGain     = 0.5
 	scaleMin, scaleMax = 0.25, 4
 	// shareGain and shareMin bound how the share is learnt: fast, since a
 	// fleet that each takes the whole quota is refused at once.
@@ -780,9 +791,47 @@ func (q *quota) scaleOf() float64 {
 
 // learnScale takes a sample of what the provider charged over what was
 // sent, in scaled tokens. q.mu must be held.
-func (q *quota) learnScale(charged float64) {
-	s := q.scaleOf() * (1 + scaleGain*(min(max(charged, 0.5), 2)-1))
+func (q *quota) learnScale(charged, gain float64) {
+	s := q.scaleOf() * (1 + gain*(min(max(charged, 0.5), 2)-1))
 	q.scale.Store(math.Float64bits(min(max(s, scaleMin), scaleMax)))
+}
+
+// learnFleetScale takes what a fleet member's answer told of the token
+// window, w, of a request sent at sent (Unix ns), whose window resets at
+// end. What is left shrinks by every member's charges, so it says nothing
+// of one member's; but while the fleet's token limit is full (since full,
+// Unix ns; 0: it is not), the fleet sends, in scaled tokens, just what the
+// limit lets through, and what the provider counted meanwhile, over that,
+// is what it charges for each token estimated. Estimates whole bodies
+// reckon above what the provider counts would otherwise leave part of the
+// quota unused, fleet-wide. The stretch must lie within one window, and
+// last an eighth of one at least. q.mu must be held.
+func (q *quota) learnFleetScale(w classify.Window, sent, end, full int64, refused bool) {
+	l := &q.tok
+	span := int64(l.span)
+	if l.limit <= 0 || span <= 0 {
+		return
+	}
+	sameWindow := l.fleetAt > 0 && abs(end-l.fleetEnd) < span/20 && w.Remaining <= l.fleetLeft
+	switch {
+	case full == 0 || full+span/100 > l.fleetAt || !sameWindow || refused || w.Remaining < l.limit/20 || sent < l.fleetAt:
+		// A new stretch: the limit was not full all along, the window
+		// reset, or the quota is spent (it counted less than was sent).
+		l.fleetLeft, l.fleetAt, l.fleetEnd = w.Remaining, sent, end
+	case sent-l.fleetAt >= span/16:
+		perNs := float64(l.limit-int64(sharedBurst(l.limit))) / float64(span)
+		if let := perNs * float64(sent-l.fleetAt); let > 0 {
+			q.learnScale(float64(l.fleetLeft-w.Remaining)/let, fleetScaleGain)
+		}
+		l.fleetLeft, l.fleetAt, l.fleetEnd = w.Remaining, sent, end
+	}
+}
+
+func abs(d int64) int64 {
+	if d < 0 {
+		return -d
+	}
+	return d
 }
 
 // tokenCapacity returns the token capacity learnt for the key at now, or 0.

@@ -168,8 +168,11 @@ func (s *Set) takeShared(g *Gate, now time.Time, r Request, t *Ticket) (Admissio
 	if req.Period == 0 && (tok.Period == 0 || r.Cost <= 0) {
 		return Admission{}, 0, true
 	}
+	cost := g.quota.scaled(r.Cost) // as the provider is expected to count it
 	if sh.usable(now) {
+		direct := true // it asks with no call of this member waiting
 		if r.Place != nil || g.fleetWaiting.Load() > 0 || now.UnixNano() < g.fleetUntil.Load() {
+			direct = false
 			a, p, ok := s.fleetTurn(g, now, r)
 			if !ok {
 				s.Cancel(t, now)
@@ -178,9 +181,17 @@ func (s *Set) takeShared(g *Gate, now time.Time, r Request, t *Ticket) (Admissio
 			r.Place = p // its turn: it leaves the queue once answered
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
-		wait, err := s.takeBoth(ctx, g.key, req, tok, r.Cost)
+		wait, byTok, err := s.takeBoth(ctx, g.key, req, tok, cost)
 		cancel()
 		sh.result(s.now(), err)
+		switch {
+		case err == nil && wait > 0 && byTok:
+			g.tokFull.CompareAndSwap(0, now.UnixNano())
+		case err != nil || wait > 0 || direct:
+			// Refused by the request limit, or let through with none
+			// waiting: the token limit may have had room.
+			g.tokFull.Store(0)
+		}
 		if err == nil && wait > 0 {
 			wait += time.Duration(s.jitter(int64(sharedJitter)))
 			s.Cancel(t, now)
@@ -195,7 +206,8 @@ func (s *Set) takeShared(g *Gate, now time.Time, r Request, t *Ticket) (Admissio
 		s.fleetDone(g, r.Place)
 	}
 	// The shared state is down: this member's share of the limits.
-	return Admission{}, g.share.reserve(now, req, tok, r.Cost, sh.s.Members()), true
+	g.tokFull.Store(0)
+	return Admission{}, g.share.reserve(now, req, tok, cost, sh.s.Members()), true
 }
 
 // Place is a call's place in its key's queue for the fleet's limits. The
@@ -375,16 +387,19 @@ func (s *Set) Leave(g *Gate, p *Place) {
 	g.fleetWaiting.Store(int32(min(len(g.fleetQ), math.MaxInt32)))
 }
 
-func (s *Set) takeBoth(ctx context.Context, key string, req, tok SharedLimit, cost int64) (time.Duration, error) {
+// takeBoth charges a request, and cost tokens, to the fleet's limits of
+// key; byTok says the wait is the token limit's.
+func (s *Set) takeBoth(ctx context.Context, key string, req, tok SharedLimit, cost int64) (wait time.Duration, byTok bool, err error) {
 	if req.Period > 0 {
 		if w, err := s.shared.s.Take(ctx, requestsPrefix+key, req, 1); err != nil || w > 0 {
-			return w, err
+			return w, false, err
 		}
 	}
 	if tok.Period > 0 && cost > 0 {
-		return s.shared.s.Take(ctx, tokensPrefix+key, tok, int(min(cost, math.MaxInt32)))
+		w, err := s.shared.s.Take(ctx, tokensPrefix+key, tok, int(min(cost, math.MaxInt32)))
+		return w, true, err
 	}
-	return 0, nil
+	return 0, false, nil
 }
 
 // share is a member's local share of its key's shared limits, used while

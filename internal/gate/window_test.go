@@ -129,6 +129,9 @@ type windowSim struct {
 	// replicas, when more than one, deal the calls in turn among that
 	// many gates, each of its own Transport, on one provider's quota.
 	replicas int
+	// shared, when set, has the replicas share their limits through a
+	// store (a GCRA in memory, as redis_rate keeps one).
+	shared bool
 }
 
 func (ws windowSim) charged(c *simCall) int64 {
@@ -141,6 +144,10 @@ func (ws windowSim) charged(c *simCall) int64 {
 type windowResult struct {
 	offered, ok, sent, throttled int
 	late, refused                int
+	// charged is what the provider charged for the requests that arrived
+	// in [0, measure).
+	charged   int64
+	perWindow [100]int64
 }
 
 func (r windowResult) success() float64 { return float64(r.ok) / float64(r.offered) }
@@ -154,6 +161,12 @@ type simCall struct {
 	tk       Ticket
 	ok       bool
 	answer   classify.Quota
+	// place is the call's place in its key's queue for the fleet's
+	// limits, and wake what tells it it came first; gen counts its
+	// admissions, so that a timer set before it was woken is ignored.
+	place *Place
+	wake  <-chan struct{}
+	gen   int
 }
 
 const (
@@ -168,6 +181,7 @@ type simEvent struct {
 	seq  int
 	kind int
 	c    *simCall
+	gen  int // of the call's admission it was set for (see simCall.gen)
 }
 
 type simQueue []simEvent
@@ -206,16 +220,20 @@ func (ws windowSim) arrivals(seed uint64) []*simCall {
 	return calls
 }
 
-// run drives the calls through a gate against the provider, and returns
-// the gate with the result.
-func (ws windowSim) run(t *testing.T, calls []*simCall) (windowResult, *Gate) {
+// run drives the calls through the replicas' gates against the provider,
+// and returns the gates with the result.
+func (ws windowSim) run(t *testing.T, calls []*simCall) (windowResult, []*Gate) {
 	c := newClock()
 	origin := c.now.Add(ws.warmup)
 	at := func(d time.Duration) time.Time { return origin.Add(d) }
 	sets := make([]*Set, max(ws.replicas, 1))
 	gates := make([]*Gate, len(sets))
+	var cfg Config
+	if ws.shared {
+		cfg.Shared = &gcraStore{now: c.Now, tat: map[string]time.Time{}, members: len(sets)}
+	}
 	for i := range sets {
-		sets[i] = newSet(t, c, Config{})
+		sets[i] = newSet(t, c, cfg)
 		gates[i] = sets[i].Get("h/m", c.now)
 	}
 	for i, sc := range calls {
@@ -226,7 +244,7 @@ func (ws windowSim) run(t *testing.T, calls []*simCall) (windowResult, *Gate) {
 	seq := 0
 	push := func(d time.Duration, kind int, sc *simCall) {
 		seq++
-		heap.Push(&q, simEvent{at: d, seq: seq, kind: kind, c: sc})
+		heap.Push(&q, simEvent{at: d, seq: seq, kind: kind, c: sc, gen: sc.gen})
 	}
 	for _, sc := range calls {
 		push(sc.arrive, arrive, sc)
@@ -237,19 +255,32 @@ func (ws windowSim) run(t *testing.T, calls []*simCall) (windowResult, *Gate) {
 			res.sent++
 		}
 		sc.ok, sc.answer = p.decide(now, ws.charged(sc))
+		if sc.ok && now >= 0 && now < ws.measure {
+			res.charged += ws.charged(sc)
+		}
 		push(now+sc.latency, answered, sc)
 	}
+	waking := map[*simCall]bool{} // the calls waiting for their place to come first
 	for q.Len() > 0 {
 		e := heap.Pop(&q).(simEvent)
-		c.now = at(e.at)
 		sc := e.c
+		if e.kind == admit && e.gen != sc.gen {
+			continue // woken since
+		}
+		c.now = at(e.at)
 		s, g := sets[sc.replica], gates[sc.replica]
 		switch e.kind {
 		case arrive, admit:
 			if e.kind == arrive && sc.measured {
 				res.offered++
 			}
-			a := s.Admit(g, c.now, Request{Attempt: 1, Deadline: at(sc.arrive + ws.deadline), Cost: sc.cost})
+			delete(waking, sc)
+			sc.gen++
+			a := s.Admit(g, c.now, Request{Attempt: 1, Deadline: at(sc.arrive + ws.deadline), Cost: sc.cost, Place: sc.place})
+			if sc.place != nil && a.Place != sc.place {
+				s.Leave(g, sc.place)
+			}
+			sc.place = a.Place
 			switch {
 			case a.Verdict == Refuse:
 				if sc.measured {
@@ -257,6 +288,9 @@ func (ws windowSim) run(t *testing.T, calls []*simCall) (windowResult, *Gate) {
 				}
 			case a.Verdict == Wait:
 				push(e.at+a.Delay, admit, sc)
+				if sc.wake = a.Wake; sc.wake != nil {
+					waking[sc] = true
+				}
 			case a.Delay > 0:
 				sc.tk = a.Ticket
 				push(e.at+a.Delay, slept, sc)
@@ -290,8 +324,18 @@ func (ws windowSim) run(t *testing.T, calls []*simCall) (windowResult, *Gate) {
 				res.late++
 			}
 		}
+		// A call whose place came first asks again at once.
+		for w := range waking {
+			select {
+			case <-w.wake:
+				delete(waking, w)
+				w.gen++
+				push(e.at, admit, w)
+			default:
+			}
+		}
 	}
-	return res, gates[0]
+	return res, gates
 }
 
 // optimum is a client that knows the quota: calls wait in the order they
@@ -402,7 +446,8 @@ func TestToldQuotaMeetsTheOptimum(t *testing.T) {
 			for _, sc := range calls {
 				*sc = simCall{arrive: sc.arrive, cost: sc.cost, latency: sc.latency, measured: sc.measured, replica: sc.replica}
 			}
-			got, g := tc.ws.run(t, calls)
+			got, gs := tc.ws.run(t, calls)
+			g := gs[0]
 			t.Logf("gate: %.1f%% success, %d sent, %d throttled, %d late, %d refused; optimum %.1f%%, %d sent, %d late", 100*got.success(), got.sent, got.throttled, got.late, got.refused, 100*opt.success(), opt.sent, opt.late)
 			within := cmp.Or(tc.within, 2)
 			if got.success() < opt.success()-within/100 {
@@ -418,6 +463,67 @@ func TestToldQuotaMeetsTheOptimum(t *testing.T) {
 			}
 			if _, bucket := tc.ws.provider().(*bucket); l.refills != bucket || bucket && l.windowed {
 				t.Errorf("refills %v, windowed %v: the quota was taken for what it is not", l.refills, l.windowed)
+			}
+		})
+	}
+}
+
+// Replicas that share their limits through a store send, together, what
+// the provider's token quota allows, however far their estimates are from
+// what it counts: what is left shrinks by every replica's charges, so no
+// replica can learn from it what its own were charged, but while the
+// fleet's limit is full, the fleet sends what that limit lets through, and
+// what the provider counted meanwhile measures the estimates. (With the
+// estimates taken as they are, 10% high, the fleet used 89% of the quota;
+// 20% low, it was refused a window in five.)
+func TestFleetTokenRateFollowsTheQuota(t *testing.T) {
+	tokens := func(r *rand.Rand) int64 {
+		prompt := int64(math.Round(300 * math.Exp(0.8*r.NormFloat64())))
+		return max(prompt, 1) + []int64{64, 128, 256, 512, 1024}[r.IntN(5)]
+	}
+	const (
+		window = 10 * time.Second
+		quota  = 1350000
+	)
+	for _, tc := range []struct {
+		name     string
+		replicas int
+		charge   func(int64) int64
+	}{
+		{"estimates exact, 4 replicas", 4, nil},
+		{"estimates 10% high, 4 replicas", 4, func(c int64) int64 { return c * 10 / 11 }},
+		{"estimates 20% low, 4 replicas", 4, func(c int64) int64 { return c * 12 / 10 }},
+		{"estimates 10% high, 8 replicas", 8, func(c int64) int64 { return c * 10 / 11 }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ws := windowSim{provider: func() provider { return &fixedWindow{window: window, requests: 1 << 40, tokens: quota} },
+				rate: 200, deadline: 5 * time.Second, latency: 20 * time.Millisecond, warmup: 250 * time.Millisecond,
+				measure: 60 * time.Second, cost: tokens, charge: tc.charge, replicas: tc.replicas, shared: true}
+			calls := ws.arrivals(1)
+			opt := ws.optimum(calls)
+			for _, sc := range calls {
+				*sc = simCall{arrive: sc.arrive, cost: sc.cost, latency: sc.latency, measured: sc.measured}
+			}
+			got, gs := ws.run(t, calls)
+			used := float64(got.charged) / (float64(quota) * float64(ws.measure/window))
+			t.Logf("%.1f%% success, %d sent, %d throttled, %d refused; %.1f%% of the quota used; optimum %.1f%%", 100*got.success(), got.sent, got.throttled, got.refused, 100*used, 100*opt.success())
+			if used < 0.95 || used > 1 {
+				t.Errorf("the fleet used %.1f%% of the token quota, want 95–100%%", 100*used)
+			}
+			if got.success() < opt.success()-0.02 {
+				t.Errorf("success %.1f%%, more than 2 points below the optimum's %.1f%%", 100*got.success(), 100*opt.success())
+			}
+			want := 1.0
+			if tc.charge != nil {
+				want = float64(tc.charge(1_000_000)) / 1_000_000
+			}
+			for i, g := range gs {
+				if s := g.quota.scaleOf(); math.Abs(s/want-1) > 0.15 {
+					t.Errorf("member %d takes an estimate for %.2f× itself, where the provider charges %.2f×", i, s, want)
+				}
+			}
+			if float64(got.throttled) > 0.01*float64(got.sent) {
+				t.Errorf("%d of %d requests throttled: more than 1%%", got.throttled, got.sent)
 			}
 		})
 	}
