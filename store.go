@@ -25,10 +25,15 @@ import (
 // The module github.com/rebound-http/rebound/redisstore implements Store on
 // Redis. A Store must be safe for concurrent use.
 type Store interface {
-	// Take charges n units (n ≥ 1: a request, or its estimated tokens)
-	// against the shared limit l of name at once, if the limit allows it,
-	// and returns zero; otherwise it charges nothing and returns how long
-	// to wait before asking again. ctx bounds the call.
+	// Take charges n units (n ≥ 1: a request, or its estimated tokens as
+	// the provider is seen to count them) against the shared limit l of
+	// name at once, if the limit allows it, and returns zero; otherwise it
+	// charges nothing and returns how long to wait before asking again.
+	// ctx bounds the call. l may differ from one call to the next for one
+	// name: a limit learnt anew, or a Burst raised to n for a call that
+	// costs more than the limit's burst (it goes once the limit is whole).
+	// The Transport's calls wait for the limit in the order they came, so
+	// Take need not keep anything for a caller it refuses.
 	Take(ctx context.Context, name string, l StoreLimit, n int) (retryAfter time.Duration, err error)
 
 	// Raise moves the shared deadline name to until, unless it is already

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rebound-http/rebound/classify"
 	"github.com/rebound-http/rebound/ratelimit"
 )
 
@@ -228,4 +229,43 @@ func TestFleetPlaceLeft(t *testing.T) {
 	if n := g.fleetWaiting.Load(); n != 0 {
 		t.Fatalf("%d places left in the queue, want none", n)
 	}
+}
+
+// A GCRA never lets through more than its burst at once, and the fleet's
+// share of a token quota keeps a fiftieth of it as burst: a call that
+// costs more must still go, once the limit's burst is whole (it waited for
+// it until its deadline); and a call above the whole quota, which can
+// never go, is refused before it is charged to the fleet.
+func TestFleetCallAboveTheSharedBurst(t *testing.T) {
+	c := newClock()
+	store := &gcraStore{now: c.Now, tat: map[string]time.Time{}, members: 2}
+	s := newSet(t, c, Config{Shared: store})
+	g := s.Get("h/m", c.now)
+	observe(t, s, g, c.now, classify.Quota{Tokens: told(10_000, 10_000, time.Minute)}) // a shared burst of 200
+	if a := s.Admit(g, c.now, Request{Attempt: 1, Cost: 20_000, Deadline: c.In(time.Minute)}); a.Verdict != Refuse || a.Cause != TooLarge {
+		t.Fatalf("a call above the quota: %+v, want Refuse (TooLarge)", a)
+	}
+	if len(store.tat) != 0 {
+		t.Fatalf("the fleet was charged for a call that can never go: %v", store.tat)
+	}
+	first := s.Admit(g, c.now, Request{Attempt: 1, Cost: 1000, Deadline: c.In(time.Minute)})
+	if first.Verdict != Send || first.Delay != 0 {
+		t.Fatalf("a call of 1000 tokens, five times the shared burst: %+v, want Send at once", first)
+	}
+	s.Report(&first.Ticket, ok200, nil, false, c.now)
+	// The next waits until the limit has its burst back: the first's cost
+	// at 9800 tokens a minute.
+	next := s.Admit(g, c.now, Request{Attempt: 1, Cost: 1000, Deadline: c.In(time.Minute)})
+	if next.Verdict != Wait || next.Cause != Limit {
+		t.Fatalf("the next call: %+v, want Wait for the fleet's limit", next)
+	}
+	if want := time.Duration(1000) * (time.Minute / 9800); next.Delay < want || next.Delay > want+sharedJitter {
+		t.Fatalf("the next call waits %v, want %v (and the jitter)", next.Delay, want)
+	}
+	c.Advance(next.Delay)
+	again := s.Admit(g, c.now, Request{Attempt: 1, Cost: 1000, Deadline: c.In(time.Minute), Place: next.Place})
+	if again.Verdict != Send {
+		t.Fatalf("the next call, at its slot: %+v, want Send", again)
+	}
+	s.Report(&again.Ticket, ok200, nil, false, c.now)
 }

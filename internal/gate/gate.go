@@ -397,7 +397,20 @@ func (s *Set) Admit(g *Gate, now time.Time, r Request) Admission {
 	var cause Cause
 	if s.shared != nil {
 		// The fleet's limits first: a call told to wait for them must not
-		// have taken the local slots meanwhile.
+		// have taken the local slots meanwhile. A call that can never go
+		// must not be charged to them.
+		if q := &g.quota; r.Cost > 0 && q.tokTracked.Load() {
+			if c, cost := q.tokenCapacity(now), q.scaled(r.Cost); c > 0 && cost > c {
+				s.Cancel(&t, now)
+				return Admission{Verdict: Refuse, Cause: TooLarge, Err: costError(g.key, cost, c)}
+			}
+		}
+		if r.Cost > 0 && s.limits.Enabled() {
+			if _, b := s.limits.LimitOf(g.key).Bursts(); b > 0 && r.Cost > int64(b) {
+				s.Cancel(&t, now)
+				return Admission{Verdict: Refuse, Cause: TooLarge, Err: &ratelimit.CostError{Key: g.key, Tokens: int(min(r.Cost, math.MaxInt32)), Burst: b}}
+			}
+		}
 		a, d, ok := s.takeShared(g, now, r, &t)
 		if !ok {
 			return a

@@ -37,7 +37,10 @@ import (
 // What is left is the key's: other clients (replicas without a store) may
 // draw on it too. When it shrinks faster than what this Transport sends,
 // the gate learns its share and takes that part of it. Token estimates are
-// scaled by what the provider was seen to charge for them.
+// scaled by what the provider was seen to charge for them: alone, by what
+// is left after its own requests; in a fleet, where what is left shrinks by
+// every member's, by what the provider counted while the fleet's limit was
+// full (see learnFleetScale).
 //
 // Headers are read on every response, success included, but only once per
 // quotaSample while the quota is far from spent, so the cost is paid about
@@ -116,10 +119,13 @@ type lane struct {
 	// stretch it is measured over.
 	share           float64
 	refLeft, refSeq int64
-	// fleetLeft, fleetAt and fleetEnd start the stretch a fleet member
-	// measures its token estimates over: what was left, when the request
-	// that told it was sent, and when that window resets (Unix ns).
-	fleetLeft, fleetAt, fleetEnd int64
+	// fleetLeft, fleetAt, fleetEnd and fleetCell start the stretch a
+	// fleet member measures its token estimates over: what was left, when
+	// the request that told it was sent, when that window resets (Unix
+	// ns), and which of its cells it was sent in; fleetBad says an answer
+	// since said the stretch does not count (see learnFleetScale).
+	fleetLeft, fleetAt, fleetEnd, fleetCell int64
+	fleetBad                                bool
 }
 
 type quota struct {
@@ -759,7 +765,9 @@ const (
 	// fleetScaleGain is the gain of a fleet member's samples (see
 	// learnFleetScale): what the fleet sent over an eighth of a window
 	// at least, not what a few requests were charged.
-	fleetScaleGain     = 0.5
+	fleetScaleGain = 0.5
+	// fleetCells is how many stretches a window is cut into.
+	fleetCells         = 8
 	scaleMin, scaleMax = 0.25, 4
 	// shareGain and shareMin bound how the share is learnt: fast, since a
 	// fleet that each takes the whole quota is refused at once.
@@ -802,29 +810,37 @@ func (q *quota) learnScale(charged, gain float64) {
 // of one member's; but while the fleet's token limit is full (since full,
 // Unix ns; 0: it is not), the fleet sends, in scaled tokens, just what the
 // limit lets through, and what the provider counted meanwhile, over that,
-// is what it charges for each token estimated. Estimates whole bodies
-// reckon above what the provider counts would otherwise leave part of the
-// quota unused, fleet-wide. The stretch must lie within one window, and
-// last an eighth of one at least. q.mu must be held.
+// is what it charges for each token estimated. (Estimates that whole
+// bodies reckon above what the provider counts would otherwise leave part
+// of the quota unused, fleet-wide.)
+//
+// The stretches are the eighths of the provider's window, from the first
+// answer read in one to the first read in the next: the same for every
+// member, so that all take the same samples and their scales move
+// together. (Each measuring its own stretches, the members' scales
+// drifted apart, one to 3.3× where the provider charged 1.2×: only the
+// fleet's sum is measured, and nothing pulls the members to one value.)
+// A stretch counts only when the limit was full all through it, and
+// nothing was refused, nor the quota near spent. q.mu must be held.
 func (q *quota) learnFleetScale(w classify.Window, sent, end, full int64, refused bool) {
 	l := &q.tok
 	span := int64(l.span)
 	if l.limit <= 0 || span <= 0 {
 		return
 	}
-	sameWindow := l.fleetAt > 0 && abs(end-l.fleetEnd) < span/20 && w.Remaining <= l.fleetLeft
-	switch {
-	case full == 0 || full+span/100 > l.fleetAt || !sameWindow || refused || w.Remaining < l.limit/20 || sent < l.fleetAt:
-		// A new stretch: the limit was not full all along, the window
-		// reset, or the quota is spent (it counted less than was sent).
-		l.fleetLeft, l.fleetAt, l.fleetEnd = w.Remaining, sent, end
-	case sent-l.fleetAt >= span/16:
-		perNs := float64(l.limit-int64(sharedBurst(l.limit))) / float64(span)
-		if let := perNs * float64(sent-l.fleetAt); let > 0 {
-			q.learnScale(float64(l.fleetLeft-w.Remaining)/let, fleetScaleGain)
-		}
-		l.fleetLeft, l.fleetAt, l.fleetEnd = w.Remaining, sent, end
+	step := span / fleetCells
+	cell := max(sent-(end-span), 0) / step
+	sameWindow := l.fleetAt > 0 && abs(end-l.fleetEnd) < span/20 && w.Remaining <= l.fleetLeft && sent >= l.fleetAt
+	bad := refused || w.Remaining < l.limit/20
+	if sameWindow && cell == l.fleetCell {
+		l.fleetBad = l.fleetBad || bad
+		return
 	}
+	if sameWindow && cell == l.fleetCell+1 && !l.fleetBad && !bad && full != 0 && full+span/100 <= l.fleetAt && sent-l.fleetAt >= step/2 {
+		perNs := float64(l.limit-int64(sharedBurst(l.limit))) / float64(span)
+		q.learnScale(float64(l.fleetLeft-w.Remaining)/(perNs*float64(sent-l.fleetAt)), fleetScaleGain)
+	}
+	l.fleetLeft, l.fleetAt, l.fleetEnd, l.fleetCell, l.fleetBad = w.Remaining, sent, end, cell, bad
 }
 
 func abs(d int64) int64 {

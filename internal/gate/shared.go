@@ -396,7 +396,12 @@ func (s *Set) takeBoth(ctx context.Context, key string, req, tok SharedLimit, co
 		}
 	}
 	if tok.Period > 0 && cost > 0 {
-		w, err := s.shared.s.Take(ctx, tokensPrefix+key, tok, int(min(cost, math.MaxInt32)))
+		n := int(min(cost, math.MaxInt32))
+		// A GCRA never lets through more than its burst at once: a call
+		// above it goes once the limit's whole burst is back. (Its cost
+		// is within the window's capacity, or it was refused already.)
+		tok.Burst = max(tok.Burst, n)
+		w, err := s.shared.s.Take(ctx, tokensPrefix+key, tok, n)
 		return w, true, err
 	}
 	return 0, false, nil
