@@ -43,6 +43,10 @@ const (
 	// sharedRetry is how long the gate keeps to its local state after the
 	// shared state failed to answer, before it asks again.
 	sharedRetry = 100 * time.Millisecond
+	// sharedSlack is how late an ask for a slot of the fleet's request
+	// limit may come without losing it: twice the jitter, and a round
+	// trip (see sharedRequestBurst).
+	sharedSlack = 2*sharedJitter + 10*time.Millisecond
 	// sharedJitter spreads the retries of callers told to wait for the
 	// same slot, so that they do not all ask again at once.
 	sharedJitter = 5 * time.Millisecond
@@ -131,6 +135,9 @@ func (s *Set) sharedLimits(g *Gate, now time.Time) (req, tok SharedLimit) {
 	}{{&q.req, &req}, {&q.tok, &tok}} {
 		if l := x.l; l.limit > 0 && l.span > 0 && n < l.limitTTL {
 			b := sharedBurst(l.limit)
+			if l == &q.req {
+				b = sharedRequestBurst(l.limit, l.span)
+			}
 			*x.out = SharedLimit{Rate: int(min(l.limit-int64(b), math.MaxInt32)), Burst: b, Period: l.span}
 			if x.out.Rate < 1 {
 				x.out.Rate = 1
@@ -151,11 +158,26 @@ func (s *Set) sharedLimits(g *Gate, now time.Time) (req, tok SharedLimit) {
 	return req, tok
 }
 
-// sharedBurst is the burst of a shared limit of capacity c per window: a
-// fiftieth of it, so that the fleet's steady rate is 98% of the capacity
-// and no window of that length ever gets more than the capacity.
+// sharedBurst is the burst of a shared token limit of capacity c per
+// window: a fiftieth of it, so that the fleet's steady rate is 98% of the
+// capacity and no window of that length ever gets more than the capacity.
+// (A call above the burst goes only once the limit is whole, and loses the
+// time its ask comes late: the burst must hold a few calls, whose costs
+// vary.)
 func sharedBurst(c int64) int {
 	return int(min(max(c/50, 1), math.MaxInt32))
+}
+
+// sharedRequestBurst is the burst of a shared request limit of capacity c
+// per window of length span: the slots of sharedSlack, and at least
+// three, so that a slot is not lost to an ask that comes a little late
+// (the jitter, the round trip), and at most a fiftieth of c. What the
+// burst holds is taken off the rate: every request of it is one the fleet
+// cannot send per window. (A fiftieth of a 10 s window's quota was 33
+// requests, 2% of the rate, where 4 are enough.)
+func sharedRequestBurst(c int64, span time.Duration) int {
+	b := max(int64(math.Ceil(float64(c)*float64(sharedSlack)/float64(span))), 3)
+	return int(min(b, max(c/50, 1), math.MaxInt32))
 }
 
 // takeShared charges the attempt to its key's shared limits. It reports
