@@ -80,6 +80,9 @@ const (
 type upstream struct {
 	Models, URLs []string
 	Limit        float64
+	// Burst is the span of Limit a user states as its burst (0: none
+	// stated, the library's default).
+	Burst time.Duration
 }
 
 // statedLimits returns the rate limits of a user who knows up's limit.
@@ -87,7 +90,11 @@ func (up upstream) statedLimits() rebound.Option {
 	if up.Limit <= 0 {
 		return rebound.WithRateLimits(ratelimit.Limits{})
 	}
-	return rebound.WithRateLimits(ratelimit.Limits{Default: ratelimit.Limit{Rate: rate.Limit(up.Limit)}})
+	l := ratelimit.Limit{Rate: rate.Limit(up.Limit)}
+	if up.Burst > 0 {
+		l.Burst = max(1, int(up.Limit*up.Burst.Seconds()))
+	}
+	return rebound.WithRateLimits(ratelimit.Limits{Default: l})
 }
 
 // host returns the host:port of model's URL, or "" if up has no such model.
@@ -165,7 +172,7 @@ func clients() []client {
 		},
 		{
 			name: clientReboundStated, optional: true,
-			config: "`rebound.New(base, rebound.WithRateLimits(ratelimit.Limits{Default: ratelimit.Limit{Rate: L}}))`, L the provider's request limit per model: defaults, and the limit a user who knows it states", attempts: 4,
+			config: "`rebound.New(base, rebound.WithRateLimits(ratelimit.Limits{Default: ratelimit.Limit{Rate: L}}))`, L the provider's request limit per model (and, with -stated-burst d, Burst: L·d): defaults, and the limit a user who knows it states", attempts: 4,
 			delays: []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second},
 			new: func(base http.RoundTripper, up upstream) *http.Client {
 				return &http.Client{Transport: rebound.New(base, up.statedLimits())}

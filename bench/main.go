@@ -47,6 +47,8 @@ type config struct {
 	long      bool
 	replicas  int
 	redis     string
+	// statedBurst: see fleetOptions.
+	statedBurst time.Duration
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -62,6 +64,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.out, "out", "results", "output folder for results.md and the charts")
 	fs.IntVar(&c.replicas, "replicas", 1, "run each client as this many independent replicas, the calls dealt among them (the fleet of a provider key)")
 	fs.StringVar(&c.redis, "redis", "", "address of a Redis server for the "+clientReboundFleet+" and "+clientReboundStatedFleet+" clients (their replicas share their gates there)")
+	fs.DurationVar(&c.statedBurst, "stated-burst", 0, "the burst the "+clientReboundStated+" clients state beside the provider's limit, as a span of it (0: the library's default, a second's worth)")
 	fs.BoolVar(&c.long, "long", false, "literature-faithful timings: 40s windows, the overload capacity cut lasts 10s")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: go -C bench run . [flags]\n\nScenarios: %s\nClients: %s\n\nFlags:\n",
@@ -98,6 +101,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 			errs = append(errs, err)
 			break
 		}
+	}
+	if c.statedBurst < 0 {
+		errs = append(errs, fmt.Errorf("-stated-burst %v must not be negative", c.statedBurst))
 	}
 	if c.timeout <= 0 {
 		errs = append(errs, fmt.Errorf("-timeout %v must be positive", c.timeout))

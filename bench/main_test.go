@@ -43,6 +43,7 @@ func TestParseFlags(t *testing.T) {
 		{args: []string{"-rate", "0"}, wantErr: "-rate 0 must be positive"},
 		{args: []string{"-duration", "1s"}, wantErr: "shorter than 2s"},
 		{args: []string{"-timeout", "0s"}, wantErr: "-timeout 0s must be positive"},
+		{args: []string{"-stated-burst", "-1s"}, wantErr: "-stated-burst -1s must not be negative"},
 		{args: []string{"extra"}, wantErr: "unexpected arguments"},
 	}
 	for _, tt := range tests {

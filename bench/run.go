@@ -20,6 +20,9 @@ import (
 type fleetOptions struct {
 	replicas int
 	redis    string
+	// statedBurst is the burst the rebound-stated clients state, as a
+	// span of their limit (0: the library's default, a second's worth).
+	statedBurst time.Duration
 }
 
 // bucket is the width of the time buckets of amplification and recovery.
@@ -94,7 +97,7 @@ func runOne(ctx context.Context, s sim.Scenario, c client, seed uint64, timeout 
 	base := newBaseTransport()
 	defer base.CloseIdleConnections()
 
-	hc, closeClient, err := newClient(c, base, upstream{Models: s.Models, URLs: urls, Limit: s.RequestLimit / float64(len(s.Models))}, fl.replicas, fl.redis, s.Name)
+	hc, closeClient, err := newClient(c, base, upstream{Models: s.Models, URLs: urls, Limit: s.RequestLimit / float64(len(s.Models)), Burst: fl.statedBurst}, fl.replicas, fl.redis, s.Name)
 	if err != nil {
 		return report.Run{}, err
 	}
@@ -180,7 +183,7 @@ func runAll(ctx context.Context, scenarios []sim.Scenario, cls []client, cfg con
 		go func() {
 			defer wg.Done()
 			defer close(done)
-			runs[i], errs[i] = runOne(ctx, s, c, cfg.seed, cfg.timeout, fleetOptions{cfg.replicas, cfg.redis}, func(r *load.Runner) {
+			runs[i], errs[i] = runOne(ctx, s, c, cfg.seed, cfg.timeout, fleetOptions{cfg.replicas, cfg.redis, cfg.statedBurst}, func(r *load.Runner) {
 				prog.attach(line, r)
 				started <- r
 			})
