@@ -395,16 +395,17 @@ func (s *Set) Admit(g *Gate, now time.Time, r Request) Admission {
 	t.breaker = bt
 	var delay time.Duration
 	var cause Cause
+	if q := &g.quota; r.Cost > 0 && q.tokTracked.Load() {
+		// Larger than the whole told window: it can never go.
+		if c, cost := q.tokenCapacity(now), q.scaled(r.Cost); c > 0 && cost > c {
+			s.Cancel(&t, now)
+			return Admission{Verdict: Refuse, Cause: TooLarge, Err: costError(g.key, cost, c)}
+		}
+	}
 	if s.shared != nil {
 		// The fleet's limits first: a call told to wait for them must not
 		// have taken the local slots meanwhile. A call that can never go
 		// must not be charged to them.
-		if q := &g.quota; r.Cost > 0 && q.tokTracked.Load() {
-			if c, cost := q.tokenCapacity(now), q.scaled(r.Cost); c > 0 && cost > c {
-				s.Cancel(&t, now)
-				return Admission{Verdict: Refuse, Cause: TooLarge, Err: costError(g.key, cost, c)}
-			}
-		}
 		if r.Cost > 0 && s.limits.Enabled() {
 			if _, b := s.limits.LimitOf(g.key).Bursts(); b > 0 && r.Cost > int64(b) {
 				s.Cancel(&t, now)
@@ -439,12 +440,6 @@ func (s *Set) Admit(g *Gate, now time.Time, r Request) Admission {
 	}
 	if q := &g.quota; q.tracked.Load() {
 		cost := q.scaled(r.Cost) // as the provider is expected to count it
-		if cost > 0 && q.tokTracked.Load() {
-			if c := q.tokenCapacity(now); c > 0 && cost > c {
-				s.Cancel(&t, now)
-				return Admission{Verdict: Refuse, Cause: TooLarge, Err: costError(g.key, cost, c)}
-			}
-		}
 		var fit int64
 		if hasDeadline {
 			// The answer must come by the deadline: its usual time, and a
