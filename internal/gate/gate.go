@@ -342,6 +342,9 @@ type Ticket struct {
 	slot     bool          // holds a recovery slot
 	at       time.Time
 	measured bool // the attempt's latency is wanted (Report's end)
+	// quotaRefused says the attempt's 429 was the told quota's (see
+	// Observe).
+	quotaRefused bool
 }
 
 // Timed reports whether Report wants the time the attempt ended.
@@ -651,7 +654,7 @@ func (s *Set) Report(t *Ticket, d classify.Decision, err error, callerDone bool,
 	t.breaker.Done(o)
 	g := t.g
 	g.quota.done(&t.quota)
-	g.pace.report(t, Throttled(d), end)
+	g.pace.report(t, Throttled(d) && !t.quotaRefused, end)
 	if t.retry && !t.hedge && d.Verdict == classify.Success {
 		s.budget.Refund(t.at)
 	}

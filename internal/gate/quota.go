@@ -485,6 +485,13 @@ func (t *Ticket) Observe(qt classify.Quota, at time.Time, refused bool) {
 		q.next.Store(at.Add(quotaSample).UnixNano()) // nothing told: look again later
 		return
 	}
+	// A 429 whose answer says the told quota had no room for it is the
+	// quota's, which holds the key until its reset: it says nothing of a
+	// silent limit, and must not set the pace (learnt while the key is
+	// held, what is delivered is nothing, and the pace would hold the
+	// calls long after the reset).
+	t.quotaRefused = refused && (qt.Requests.Known && qt.Requests.Remaining <= 0 ||
+		qt.Tokens.Known && qt.Tokens.Remaining < max(t.quota.want, 1))
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if !q.tracked.Load() {

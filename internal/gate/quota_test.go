@@ -363,3 +363,38 @@ func TestTokenEstimatesInAFleetAreNotScaledByOthersCharges(t *testing.T) {
 		t.Fatalf("a 1000-token estimate is taken as %d in a fleet of two that each send as much: want 1000", got)
 	}
 }
+
+// A 429 whose answer says the told quota had no room is the quota's: it
+// holds the key until the reset, and does not set a pace, as a 429 the
+// headers do not explain does.
+func TestQuotaRefusalDoesNotSetThePace(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		told  classify.Quota
+		paced bool
+	}{
+		{"quota spent", classify.Quota{Requests: told(0, 100, 5*time.Second)}, false},
+		{"tokens short", classify.Quota{Tokens: told(10, 10_000, 5*time.Second)}, false},
+		{"quota left", classify.Quota{Requests: told(50, 100, 5*time.Second)}, true},
+		{"nothing told", classify.Quota{}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newClock()
+			s := newSet(t, c, Config{})
+			g := s.Get("h/m", c.now)
+			if tc.told.Tokens.Known {
+				// The key's answers tell its token quota: requests are costed.
+				observe(t, s, g, c.now, classify.Quota{Tokens: told(10_000, 10_000, 6*time.Second)})
+			}
+			a := s.Admit(g, c.now, Request{Attempt: 1, Cost: 100})
+			if a.Verdict != Send {
+				t.Fatalf("Admit = %+v, want Send", a)
+			}
+			a.Ticket.Observe(tc.told, c.now, true)
+			s.Report(&a.Ticket, throttled, nil, false, c.now)
+			if got := g.pace.active.Load(); got != tc.paced {
+				t.Fatalf("after a 429 with %+v: paced %v, want %v", tc.told, got, tc.paced)
+			}
+		})
+	}
+}
