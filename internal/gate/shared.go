@@ -220,12 +220,12 @@ func (s *Set) takeShared(g *Gate, now time.Time, r Request, t *Ticket) (Admissio
 			a, _ := s.fleetWait(g, now, r, wait)
 			return a, 0, false
 		}
-		s.fleetDone(g, r.Place)
+		s.Leave(g, r.Place) // it goes: the next may ask at once
 		if err == nil {
 			return Admission{}, 0, true
 		}
 	} else {
-		s.fleetDone(g, r.Place)
+		s.Leave(g, r.Place) // it goes: the next may ask at once
 	}
 	// The shared state is down: this member's share of the limits.
 	g.tokFull.Store(0)
@@ -371,14 +371,6 @@ func (s *Set) fleetWait(g *Gate, now time.Time, r Request, wait time.Duration) (
 	}
 	g.mu.Unlock()
 	return Admission{Verdict: Wait, Delay: wait, Cause: Limit, Place: p}, false
-}
-
-// fleetDone takes p, whose call goes, out of g's queue and lets the next
-// ask at once.
-func (s *Set) fleetDone(g *Gate, p *Place) {
-	if p != nil {
-		s.Leave(g, p)
-	}
 }
 
 // Leave takes p out of g's queue for the fleet's limits: its call goes, or
