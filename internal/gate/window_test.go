@@ -517,7 +517,17 @@ func TestFleetTokenRateFollowsTheQuota(t *testing.T) {
 			}
 			got, gs := ws.run(t, calls)
 			used := float64(got.charged) / (float64(quota) * float64(ws.measure/window))
-			t.Logf("%.1f%% success, %d sent, %d throttled, %d refused; %.1f%% of the quota used; optimum %.1f%%", 100*got.success(), got.sent, got.throttled, got.refused, 100*used, 100*opt.success())
+			var offered, served, nOffered, nServed float64
+			for _, sc := range calls {
+				if sc.measured {
+					offered, nOffered = offered+float64(sc.cost), nOffered+1
+					if sc.ok {
+						served, nServed = served+float64(sc.cost), nServed+1
+					}
+				}
+			}
+			t.Logf("%.1f%% success, %d sent, %d throttled, %d refused; %.1f%% of the quota used; optimum %.1f%%; calls offered at %.0f tokens on average, served at %.0f",
+				100*got.success(), got.sent, got.throttled, got.refused, 100*used, 100*opt.success(), offered/nOffered, served/nServed)
 			if used < 0.95 || used > 1 {
 				t.Errorf("the fleet used %.1f%% of the token quota, want 95–100%%", 100*used)
 			}
