@@ -89,13 +89,19 @@ type lane struct {
 	limit    int64         // the window's capacity, when stated
 	limitTTL int64         // Unix ns until which limit and span hold
 	span     time.Duration // the longest reset told: the window's length
-	window   classify.Window
+	// told is the latest end of a window told (Unix ns, from the request's
+	// send, without margin), and length the time from one window's end to
+	// the next's, once seen: what span falls short of (see period).
+	told, length int64
+	window       classify.Window
 	// next counts the units given slots at the reset, in the next window,
 	// to calls that came when this one was spent or its slots were all
-	// given: they are the oldest, and go first when it renews. gen counts
+	// given: they are the oldest, and go first when it renews. later
+	// counts those given slots in the windows after it, each of its
+	// capacity, filled in turn (a call does not straddle two). gen counts
 	// the windows, so that a slot given back is taken off the right one.
-	next int64
-	gen  uint64
+	next, later int64
+	gen         uint64
 	// nextRoom is how much of the next window may be given: its limit, less
 	// what was sent after the answer that said this one was spent (a
 	// bucket is whole at the reset only if nothing more was taken).
@@ -116,9 +122,10 @@ type lane struct {
 	// share is the part of the quota this Transport takes (0: all of
 	// it), learnt when what is left shrinks faster than what it sends:
 	// other clients (replicas) draw on it too. refLeft and refSeq start the
-	// stretch it is measured over.
-	share           float64
-	refLeft, refSeq int64
+	// stretch it is measured over, and refEnd (Unix ns) is when the window
+	// that told refLeft resets: a stretch lies within one window.
+	share                   float64
+	refLeft, refSeq, refEnd int64
 	// fleetLeft, fleetAt, fleetEnd and fleetCell start the stretch a
 	// fleet member measures its token estimates over: what was left, when
 	// the request that told it was sent, when that window resets (Unix
@@ -177,7 +184,8 @@ type quotaReservation struct {
 	// window that is nearly spent, wait for the reset and ask again.
 	reset time.Duration
 	// nextReq and nextTok are the units given in the next window of each
-	// lane (of its gen), when the slot is there.
+	// lane (of its gen), when the slot is there, or less than zero those
+	// given in a window after it.
 	nextReq, nextTok int64
 	genReq, genTok   uint64
 	// next says the slot is at the reset of a spent window.
@@ -317,6 +325,9 @@ func (q *quota) reserveSlots(now time.Time, cost, fit int64, r *quotaReservation
 type found struct {
 	ok, next, reset bool
 	slot, tat       int64
+	// later, for a slot in a window after the next, is the lane's later
+	// count once it is taken.
+	later int64
 }
 
 // find finds the slot of a call of c units at n. q.mu must be held.
@@ -333,14 +344,62 @@ func (l *lane) find(n, c int64) found {
 	// Spent, or its slots all given: the next window, when its capacity
 	// is known and has room, else the reset. A quota that refills is whole
 	// at the reset only if nothing more is sent before it: only once spent.
-	room := l.part(l.limit)
-	if !l.paced {
-		room = min(room, l.nextRoom)
+	// The windows after the next have room too, in the order calls ask
+	// for it, so that the calls that came first go first, and a call no
+	// window has room for before its deadline is refused at once, rather
+	// than wait for resets to ask again (while calls that came after it
+	// took the next window's room).
+	if l.limit <= 0 || l.paced && l.refills || l.span <= 0 || l.limitTTL <= l.until {
+		return found{reset: true, slot: l.until}
 	}
-	if l.limit > 0 && (!l.paced || !l.refills) && l.span > 0 && l.limitTTL > l.until && l.next+c <= room {
+	room := l.part(l.limit)
+	first := room
+	if !l.paced {
+		first = min(room, l.nextRoom)
+	}
+	if l.next+c <= first {
 		return found{ok: true, next: true, slot: l.until}
 	}
-	return found{reset: true, slot: l.until}
+	// (Only once a window's length was seen from one end to the next: the
+	// longest reset told may be a window seen near its end.)
+	if l.refills || c > room || l.length == 0 {
+		return found{reset: true, slot: l.until}
+	}
+	w, fill := l.later/room, l.later%room
+	if fill+c > room {
+		w, fill = w+1, 0
+	}
+	slot := l.until + (w+1)*l.period()
+	if slot >= l.limitTTL {
+		return found{reset: true, slot: l.until}
+	}
+	return found{ok: true, next: true, slot: slot, later: w*room + fill + c}
+}
+
+// period is the length taken for the windows after the told one: the
+// time from one told end to the next, or, until one was seen, the longest
+// reset told (which falls short of the window's by the time its first
+// request took to arrive), and a margin, so that their slots do not come
+// before the provider's resets.
+func (l *lane) period() int64 {
+	p := max(int64(l.span), l.length)
+	return p + max(p/100, int64(quotaMargin))
+}
+
+// learnLength takes the end of a window told, end (Unix ns, from the
+// request's send): an end about a window's length past the latest one is
+// the next window's, and the time between them its length (the longest
+// seen: one too short would put slots before a reset). q.mu must be held.
+func (l *lane) learnLength(end int64) {
+	span := int64(l.span)
+	switch d := end - l.told; {
+	case l.told == 0 || d > span+span/2:
+		l.told = end
+	case d > span/2:
+		l.length, l.told = max(l.length, d), end
+	case d > 0:
+		l.told = end // the same window, told by a request that took less time to arrive
+	}
 }
 
 // take takes the slot f of c units, returning the schedule once taken, or
@@ -349,6 +408,9 @@ func (l *lane) take(f found, c int64) (tat, next int64, gen uint64) {
 	switch {
 	case !f.ok:
 		return 0, 0, 0
+	case f.next && f.later > 0:
+		c, l.later = f.later-l.later, f.later
+		return 0, -c, l.gen // negative: in a later window
 	case f.next:
 		l.next += c
 		return 0, c, l.gen
@@ -402,7 +464,7 @@ func (l *lane) renew(now time.Time) {
 		return
 	}
 	// The window after the told one begins at its reset, not at now.
-	until := l.until + int64(l.span)
+	until := l.until + l.period()
 	if until <= n {
 		until = now.Add(l.span).UnixNano()
 	}
@@ -412,11 +474,13 @@ func (l *lane) renew(now time.Time) {
 }
 
 // start forgets the schedule of a window that has reset, and returns the
-// units given in the new one to the calls that waited for its reset. q.mu
-// must be held.
+// units given in the new one to the calls that waited for its reset; the
+// window after it is now the next. q.mu must be held.
 func (l *lane) start(n int64) (given int64) {
 	given = l.next
-	l.next = 0
+	room := l.part(l.limit)
+	l.next = min(l.later, room)
+	l.later = max(l.later-room, 0)
 	l.gen++
 	l.paced, l.tat = false, n
 	return given
@@ -466,8 +530,12 @@ func (l *lane) giveBack(tat, c, next int64, gen uint64) {
 	if tat != 0 && l.paced && l.tat == tat {
 		l.tat -= int64(math.Round(float64(c) * l.pace))
 	}
-	if next != 0 && gen == l.gen {
+	switch {
+	case gen != l.gen:
+	case next > 0:
 		l.next -= next
+	case next < 0:
+		l.later += next
 	}
 }
 
@@ -544,6 +612,9 @@ func (t *Ticket) Observe(qt classify.Quota, at time.Time, refused bool) {
 		if w.Known && w.Reset > l.span {
 			l.span = w.Reset
 		}
+		if w.Known && w.Reset > 0 && x.counted {
+			l.learnLength(sent.Add(w.Reset).UnixNano())
+		}
 		if !w.Known {
 			if l.paced && n < l.until {
 				paced = true
@@ -615,10 +686,6 @@ func (t *Ticket) Observe(qt classify.Quota, at time.Time, refused bool) {
 		if limit := l.limit; limit > 0 && float64(avail) < quotaFar*float64(limit) || avail < 4*max(l.inflight.Load(), 1) {
 			far = false
 		}
-		// The slots given at the reset count too: where the quota is a
-		// bucket that refills, rather than a window, they draw on the
-		// same units.
-		free := max(l.part(avail)-l.queued.Load()-l.next, 0)
 		end := endOf(w.Reset).UnixNano()
 		if end <= n {
 			// An answer that came after the window it tells of reset: it
@@ -628,9 +695,24 @@ func (t *Ticket) Observe(qt classify.Quota, at time.Time, refused bool) {
 			}
 			continue
 		}
+		var given int64
 		if n >= l.until {
-			l.start(n) // a new window
+			// A new window, told before any admission renewed it: the
+			// slots given at its reset are sent, and counted in what is
+			// left or in since, not to be taken off again.
+			given = l.start(n)
 		}
+		// The slots given at the reset count too: where the quota is a
+		// bucket that refills, rather than a window, they draw on the
+		// same units.
+		free := l.part(avail) - l.queued.Load() - l.next
+		if l.share > 0 && l.share < 1 {
+			// Where others draw on the quota, what they gave their own
+			// waiting calls at the reset may not have reached it yet: as
+			// much, for each unit of this Transport's, as its share says.
+			free -= int64(float64(given) * (1 - l.share))
+		}
+		free = max(free, 0)
 		l.until = end
 		l.schedule(n, free, float64(burstOf(free)))
 		paced = true
@@ -700,7 +782,12 @@ func (l *lane) learnRefill(w classify.Window, seq, sent int64, refused, loose bo
 	if seq <= l.lastSeq {
 		return 0, false // an answer older than the latest one read
 	}
-	if l.lastSeq > 0 && l.refusedSeq <= l.lastSeq && l.limit > 0 && l.lastReset > 0 && l.lastLeft < l.limit && sent > l.lastSent {
+	// Only what is left before the earlier answer's reset tells the two
+	// apart: at its reset, a bucket is whole and a window renews, and
+	// either is back. (A window spent and told near its end looks like a
+	// bucket refilling fast: what was missing, over a short reset.)
+	before := sent+max(l.lastReset/100, int64(quotaMargin)) < l.lastSent+l.lastReset
+	if l.lastSeq > 0 && l.refusedSeq <= l.lastSeq && l.limit > 0 && l.lastReset > 0 && l.lastLeft < l.limit && sent > l.lastSent && before {
 		between := seq - l.lastSeq
 		slack := float64(max(2, l.limit/100, between/10))
 		if loose {
@@ -731,12 +818,18 @@ func (l *lane) learnRefill(w classify.Window, seq, sent int64, refused, loose bo
 	if loose {
 		stretch = max(stretch, l.limit/100)
 	}
+	// (A window that reset between may be spent as far again: what is
+	// left need not have grown back to tell it.)
+	end := int64(math.MaxInt64)
+	if w.Reset > 0 {
+		end = sent + int64(w.Reset)
+	}
 	switch between := seq - l.refSeq; {
-	case l.refSeq == 0 || w.Remaining > l.refLeft || l.refusedSeq > l.refSeq || l.refills:
-		l.refLeft, l.refSeq = w.Remaining, seq // a new stretch
+	case l.refSeq == 0 || w.Remaining > l.refLeft || l.refusedSeq > l.refSeq || l.refills || sent >= l.refEnd:
+		l.refLeft, l.refSeq, l.refEnd = w.Remaining, seq, end // a new stretch
 	case between >= stretch && w.Remaining > 0:
 		charged, ok = float64(l.refLeft-w.Remaining)/float64(between), true
-		l.refLeft, l.refSeq = w.Remaining, seq
+		l.refLeft, l.refSeq, l.refEnd = w.Remaining, seq, end
 	}
 	return charged, ok
 }
