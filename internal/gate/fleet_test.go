@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"context"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -59,6 +60,7 @@ func TestFleetLimitServesCallsInOrder(t *testing.T) {
 	var gates [2]*Gate
 	for i := range sets {
 		sets[i] = newSet(t, c, Config{Shared: store, Limits: limits})
+		sets[i].jitter = rand.New(rand.NewPCG(5, uint64(i))).Int64N // a run is the same every time
 		gates[i] = sets[i].Get("h/m", c.now)
 	}
 	const (
@@ -123,8 +125,15 @@ func TestFleetLimitServesCallsInOrder(t *testing.T) {
 			cl.done, cl.sent = true, e.at
 			s.Report(&a.Ticket, ok200, nil, false, c.now.Add(20*time.Millisecond))
 		}
-		// A call whose place came first asks again at once.
+		// A call whose place came first asks again at once, in the order
+		// the calls came (a map's order would make the run differ from
+		// one time to the next).
+		woken := make([]*call, 0, len(waiting))
 		for w := range waiting {
+			woken = append(woken, w)
+		}
+		slices.SortFunc(woken, func(a, b *call) int { return a.i - b.i })
+		for _, w := range woken {
 			if w.wake == nil {
 				continue
 			}
