@@ -598,9 +598,10 @@ func (t *Ticket) Observe(qt classify.Quota, at time.Time, refused bool) {
 		since   int64
 		counted bool
 		seq     int64
-		ok      bool // the request was not refused by this lane's quota
-	}{{&q.req, qt.Requests, uncounted(&q.req, own.counted, own.seqReq), own.counted, own.seqReq, !refused || qt.Requests.Remaining > 0},
-		{&q.tok, qt.Tokens, uncounted(&q.tok, own.cost > 0, own.seqTok), own.cost > 0, own.seqTok, !refused || qt.Tokens.Remaining >= own.want}} {
+		units   int64 // the request's own, in seq
+		ok      bool  // the request was not refused by this lane's quota
+	}{{&q.req, qt.Requests, uncounted(&q.req, own.counted, own.seqReq), own.counted, own.seqReq, 1, !refused || qt.Requests.Remaining > 0},
+		{&q.tok, qt.Tokens, uncounted(&q.tok, own.cost > 0, own.seqTok), own.cost > 0, own.seqTok, own.cost, !refused || qt.Tokens.Remaining >= own.want}} {
 		l, w := x.l, x.w
 		n := at.UnixNano()
 		if w.Limit > 0 {
@@ -633,16 +634,19 @@ func (t *Ticket) Observe(qt classify.Quota, at time.Time, refused bool) {
 			q.learnFleetScale(w, sent.UnixNano(), endOf(w.Reset).UnixNano(), g.tokFull.Load(), refused)
 		}
 		if x.counted {
-			charged, ok := l.learnRefill(w, x.seq, sent.UnixNano(), !x.ok, l == &q.tok)
+			charged, over := l.learnRefill(w, x.seq, x.units, sent.UnixNano(), !x.ok, l == &q.tok)
 			switch {
-			case !ok:
+			case over == 0:
 			case l == &q.req && !g.fleet():
 				q.learnShare(charged)
 			case l == &q.tok && !g.fleet() && cmp.Or(q.req.share, 1) >= shareAlone:
 				// Where others draw on the quota too (a share learnt, or a
 				// fleet, which learns none), what is left does not say what
 				// this Transport's requests were charged.
-				q.learnScale(charged, scaleGain)
+				// A sample over more of the window weighs more: up to five
+				// times a hundredth's, for a tenth or more.
+				weight := min(max(float64(over)/float64(max(l.limit/10, 1)), 0.2), 1) * 5
+				q.learnScale(charged, min(scaleGain*weight, 0.5))
 			}
 		}
 		if l.refills && l.limit > 0 {
@@ -775,12 +779,18 @@ func (l *lane) refill(n, avail int64, w classify.Window) bool {
 // shrank by what the provider charged for what was sent between: charged
 // over sent is returned as a sample of how the provider counts what was
 // estimated (ok false for none). loose widens the slack, for estimates.
-func (l *lane) learnRefill(w classify.Window, seq, sent int64, refused, loose bool) (charged float64, ok bool) {
+func (l *lane) learnRefill(w classify.Window, seq, units, sent int64, refused, loose bool) (charged float64, over int64) {
+	// The first request refused since the stretch began ends it too: what
+	// was sent between, the provider accepted, and what it tells is left
+	// is what it had then less what it charged for that. (Where every
+	// window's calls go at its reset, the answers come together and are
+	// read once: this may be all there is to learn from.)
+	firstRefused := refused && l.refSeq > 0 && l.refusedSeq <= l.refSeq && sent < l.refEnd && !l.refills
 	if refused {
 		l.refusedSeq = max(l.refusedSeq, seq)
 	}
 	if seq <= l.lastSeq {
-		return 0, false // an answer older than the latest one read
+		return 0, 0 // an answer older than the latest one read
 	}
 	// Only what is left before the earlier answer's reset tells the two
 	// apart: at its reset, a bucket is whole and a window renews, and
@@ -824,14 +834,17 @@ func (l *lane) learnRefill(w classify.Window, seq, sent int64, refused, loose bo
 	if w.Reset > 0 {
 		end = sent + int64(w.Reset)
 	}
+	if between := seq - units - l.refSeq; firstRefused && between >= stretch && w.Remaining < l.refLeft {
+		charged, over = float64(l.refLeft-w.Remaining)/float64(between), between
+	}
 	switch between := seq - l.refSeq; {
 	case l.refSeq == 0 || w.Remaining > l.refLeft || l.refusedSeq > l.refSeq || l.refills || sent >= l.refEnd:
 		l.refLeft, l.refSeq, l.refEnd = w.Remaining, seq, end // a new stretch
 	case between >= stretch && w.Remaining > 0:
-		charged, ok = float64(l.refLeft-w.Remaining)/float64(between), true
+		charged, over = float64(l.refLeft-w.Remaining)/float64(between), between
 		l.refLeft, l.refSeq, l.refEnd = w.Remaining, seq, end
 	}
-	return charged, ok
+	return charged, over
 }
 
 // part returns the part of n units that is this Transport's share.

@@ -492,6 +492,12 @@ func TestToldQuotaMeetsTheOptimum(t *testing.T) {
 //   - "10s tokens at 200%" (half the requests refused with 429): a window
 //     spent and told near its end looked like a bucket refilling fast, and
 //     was paced as one.
+//   - "1s tokens, estimates low" (up to 20 points under, 3% 429s): every
+//     window's calls went at its reset and their answers, coming together,
+//     were read once, so the estimates' scale was never measured within a
+//     window. The first 429 of a window now measures it (what was sent
+//     since the stretch began was accepted), weighed by how much of the
+//     window it spans.
 //   - "1s requests at 200%" (10 points under): a call that found the next
 //     window full waited for the reset to ask again, while calls that came
 //     after it took the room of the window after; the oldest calls missed
@@ -517,6 +523,8 @@ func TestToldQuotaOverSeeds(t *testing.T) {
 		{"1s tokens", windowSim{provider: window(time.Second, 1<<40, 135000), rate: 200, deadline: 5 * time.Second, latency: latency, warmup: 250 * time.Millisecond, measure: 10 * time.Second, cost: tokens}},
 		{"1s tokens, estimates high", windowSim{provider: window(time.Second, 1<<40, 135000), rate: 200, deadline: 5 * time.Second, latency: latency, warmup: 250 * time.Millisecond, measure: 10 * time.Second, cost: tokens,
 			charge: func(c int64) int64 { return c * 10 / 11 }}},
+		{"1s tokens, estimates low", windowSim{provider: window(time.Second, 1<<40, 135000), rate: 200, deadline: 5 * time.Second, latency: latency, warmup: 250 * time.Millisecond, measure: 10 * time.Second, cost: tokens,
+			charge: func(c int64) int64 { return c * 12 / 10 }}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for seed := uint64(1); seed <= 10; seed++ {
