@@ -25,7 +25,10 @@ import (
 // whose slot would fall past the reset, or that comes while the window is
 // spent, is given a slot at the reset, in the next window, as far as that
 // has room: the calls that waited go first when it renews, and the rest of
-// it is spread. The reset is counted from when the answer's request was
+// it is spread. Once a window's length was seen, from one told reset to the
+// next, the calls the next window has no room for are given slots in the
+// windows after it, in turn, so that they too go in the order they came.
+// The reset is counted from when the answer's request was
 // sent, not from when the answer came. A call no slot fits before its
 // deadline is refused at once, and takes none.
 //
@@ -643,8 +646,9 @@ func (t *Ticket) Observe(qt classify.Quota, at time.Time, refused bool) {
 				// Where others draw on the quota too (a share learnt, or a
 				// fleet, which learns none), what is left does not say what
 				// this Transport's requests were charged.
-				// A sample over more of the window weighs more: up to five
-				// times a hundredth's, for a tenth or more.
+				// A sample over more of the window weighs more: one over a
+				// hundredth of it takes scaleGain, one over a tenth or
+				// more five times that.
 				weight := min(max(float64(over)/float64(max(l.limit/10, 1)), 0.2), 1) * 5
 				q.learnScale(charged, min(scaleGain*weight, 0.5))
 			}
@@ -778,7 +782,8 @@ func (l *lane) refill(n, avail int64, w classify.Window) bool {
 // Where the two answers are of one window that did not refill, what is left
 // shrank by what the provider charged for what was sent between: charged
 // over sent is returned as a sample of how the provider counts what was
-// estimated (ok false for none). loose widens the slack, for estimates.
+// estimated, with over the units it was measured over (0: no sample).
+// loose widens the slack, for estimates.
 func (l *lane) learnRefill(w classify.Window, seq, units, sent int64, refused, loose bool) (charged float64, over int64) {
 	// The first request refused since the stretch began ends it too: what
 	// was sent between, the provider accepted, and what it tells is left
