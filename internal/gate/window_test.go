@@ -115,6 +115,13 @@ func (b *bucket) decide(now time.Duration, _ int64) (bool, classify.Quota) {
 	return ok, classify.Quota{Requests: told(int64(b.level), b.limit, reset)}
 }
 
+// simTokens draws a call's token cost: a prompt of lognormal size (about
+// 413 tokens on average) and one of five output caps.
+func simTokens(r *rand.Rand) int64 {
+	prompt := int64(math.Round(300 * math.Exp(0.8*r.NormFloat64())))
+	return max(prompt, 1) + []int64{64, 128, 256, 512, 1024}[r.IntN(5)]
+}
+
 type windowSim struct {
 	provider func() provider
 	rate     float64       // calls per second
@@ -389,11 +396,7 @@ func (ws windowSim) optimum(calls []*simCall) windowResult {
 
 func TestToldQuotaMeetsTheOptimum(t *testing.T) {
 	const latency = 20 * time.Millisecond
-	// A prompt of lognormal size and one of five output caps.
-	tokens := func(r *rand.Rand) int64 {
-		prompt := int64(math.Round(300 * math.Exp(0.8*r.NormFloat64())))
-		return max(prompt, 1) + []int64{64, 128, 256, 512, 1024}[r.IntN(5)]
-	}
+	tokens := simTokens
 	slow := func(r *rand.Rand) time.Duration {
 		return 100*time.Millisecond + time.Duration(r.Int64N(int64(2*time.Second)))
 	}
@@ -505,10 +508,7 @@ func TestToldQuotaMeetsTheOptimum(t *testing.T) {
 //     next, in the order they came, or refused at once.
 func TestToldQuotaOverSeeds(t *testing.T) {
 	const latency = 20 * time.Millisecond
-	tokens := func(r *rand.Rand) int64 {
-		prompt := int64(math.Round(300 * math.Exp(0.8*r.NormFloat64())))
-		return max(prompt, 1) + []int64{64, 128, 256, 512, 1024}[r.IntN(5)]
-	}
+	tokens := simTokens
 	window := func(w time.Duration, requests, tokens int64) func() provider {
 		return func() provider { return &fixedWindow{window: w, requests: requests, tokens: tokens} }
 	}
@@ -552,10 +552,7 @@ func TestToldQuotaOverSeeds(t *testing.T) {
 // for the others'. (With the estimates taken as they are, 10% high, the
 // fleet used 89.5% of the quota, succeeding 94.1%; 20% low, 79.7%.)
 func TestFleetTokenRateFollowsTheQuota(t *testing.T) {
-	tokens := func(r *rand.Rand) int64 {
-		prompt := int64(math.Round(300 * math.Exp(0.8*r.NormFloat64())))
-		return max(prompt, 1) + []int64{64, 128, 256, 512, 1024}[r.IntN(5)]
-	}
+	tokens := simTokens
 	const (
 		window = 10 * time.Second
 		quota  = 1350000
