@@ -396,7 +396,6 @@ func (ws windowSim) optimum(calls []*simCall) windowResult {
 
 func TestToldQuotaMeetsTheOptimum(t *testing.T) {
 	const latency = 20 * time.Millisecond
-	tokens := simTokens
 	slow := func(r *rand.Rand) time.Duration {
 		return 100*time.Millisecond + time.Duration(r.Int64N(int64(2*time.Second)))
 	}
@@ -414,14 +413,14 @@ func TestToldQuotaMeetsTheOptimum(t *testing.T) {
 		{"1s window", windowSim{provider: func() provider { return &fixedWindow{window: time.Second, requests: 166} },
 			rate: 200, deadline: 5 * time.Second, latency: latency, warmup: 250 * time.Millisecond, measure: 10 * time.Second}, 0},
 		{"10s token window", windowSim{provider: func() provider { return &fixedWindow{window: 10 * time.Second, requests: 1 << 40, tokens: 1350000} },
-			rate: 200, deadline: 5 * time.Second, latency: latency, warmup: 250 * time.Millisecond, measure: 40 * time.Second, cost: tokens}, 0},
+			rate: 200, deadline: 5 * time.Second, latency: latency, warmup: 250 * time.Millisecond, measure: 40 * time.Second, cost: simTokens}, 0},
 		// The provider counts tokens its own way: estimates 10% high, and
 		// 20% low.
 		{"10s token window, estimates high", windowSim{provider: func() provider { return &fixedWindow{window: 10 * time.Second, requests: 1 << 40, tokens: 1350000} },
-			rate: 200, deadline: 5 * time.Second, latency: latency, warmup: 250 * time.Millisecond, measure: 40 * time.Second, cost: tokens,
+			rate: 200, deadline: 5 * time.Second, latency: latency, warmup: 250 * time.Millisecond, measure: 40 * time.Second, cost: simTokens,
 			charge: func(c int64) int64 { return c * 10 / 11 }}, 0},
 		{"10s token window, estimates low", windowSim{provider: func() provider { return &fixedWindow{window: 10 * time.Second, requests: 1 << 40, tokens: 1350000} },
-			rate: 200, deadline: 5 * time.Second, latency: latency, warmup: 250 * time.Millisecond, measure: 40 * time.Second, cost: tokens,
+			rate: 200, deadline: 5 * time.Second, latency: latency, warmup: 250 * time.Millisecond, measure: 40 * time.Second, cost: simTokens,
 			charge: func(c int64) int64 { return c * 12 / 10 }}, 0},
 		// Eight replicas, each its own gate, on one quota: the headers tell
 		// each what is left for all, and each learns its share. (Of a
@@ -433,9 +432,9 @@ func TestToldQuotaMeetsTheOptimum(t *testing.T) {
 		// a silent limit: the pace, learnt while the key was held for the
 		// reset, held the calls after it (87.1%).
 		{"10s token window, 4 replicas", windowSim{provider: func() provider { return &fixedWindow{window: 10 * time.Second, requests: 1 << 40, tokens: 1350000} },
-			rate: 200, deadline: 5 * time.Second, latency: latency, warmup: 250 * time.Millisecond, measure: 40 * time.Second, cost: tokens, replicas: 4}, 0},
+			rate: 200, deadline: 5 * time.Second, latency: latency, warmup: 250 * time.Millisecond, measure: 40 * time.Second, cost: simTokens, replicas: 4}, 0},
 		{"10s token window, 8 replicas", windowSim{provider: func() provider { return &fixedWindow{window: 10 * time.Second, requests: 1 << 40, tokens: 1350000} },
-			rate: 200, deadline: 5 * time.Second, latency: latency, warmup: 250 * time.Millisecond, measure: 40 * time.Second, cost: tokens, replicas: 8}, 0},
+			rate: 200, deadline: 5 * time.Second, latency: latency, warmup: 250 * time.Millisecond, measure: 40 * time.Second, cost: simTokens, replicas: 8}, 0},
 		// OpenAI's kind: a bucket that refills, its reset the time until
 		// it is whole; 120% of its rate, then a load within it.
 		{"bucket", windowSim{provider: func() provider { return &bucket{limit: 100, span: time.Second} },
@@ -508,7 +507,6 @@ func TestToldQuotaMeetsTheOptimum(t *testing.T) {
 //     next, in the order they came, or refused at once.
 func TestToldQuotaOverSeeds(t *testing.T) {
 	const latency = 20 * time.Millisecond
-	tokens := simTokens
 	window := func(w time.Duration, requests, tokens int64) func() provider {
 		return func() provider { return &fixedWindow{window: w, requests: requests, tokens: tokens} }
 	}
@@ -518,12 +516,12 @@ func TestToldQuotaOverSeeds(t *testing.T) {
 	}{
 		{"1s requests", windowSim{provider: window(time.Second, 166, 0), rate: 200, deadline: 5 * time.Second, latency: latency, warmup: 250 * time.Millisecond, measure: 10 * time.Second}},
 		{"1s requests at 200%", windowSim{provider: window(time.Second, 100, 0), rate: 200, deadline: 5 * time.Second, latency: latency, warmup: 250 * time.Millisecond, measure: 10 * time.Second}},
-		{"10s tokens", windowSim{provider: window(10*time.Second, 1<<40, 1350000), rate: 200, deadline: 5 * time.Second, latency: latency, warmup: 250 * time.Millisecond, measure: 40 * time.Second, cost: tokens}},
-		{"10s tokens at 200%", windowSim{provider: window(10*time.Second, 1<<40, 800000), rate: 200, deadline: 5 * time.Second, latency: latency, warmup: 250 * time.Millisecond, measure: 40 * time.Second, cost: tokens}},
-		{"1s tokens", windowSim{provider: window(time.Second, 1<<40, 135000), rate: 200, deadline: 5 * time.Second, latency: latency, warmup: 250 * time.Millisecond, measure: 10 * time.Second, cost: tokens}},
-		{"1s tokens, estimates high", windowSim{provider: window(time.Second, 1<<40, 135000), rate: 200, deadline: 5 * time.Second, latency: latency, warmup: 250 * time.Millisecond, measure: 10 * time.Second, cost: tokens,
+		{"10s tokens", windowSim{provider: window(10*time.Second, 1<<40, 1350000), rate: 200, deadline: 5 * time.Second, latency: latency, warmup: 250 * time.Millisecond, measure: 40 * time.Second, cost: simTokens}},
+		{"10s tokens at 200%", windowSim{provider: window(10*time.Second, 1<<40, 800000), rate: 200, deadline: 5 * time.Second, latency: latency, warmup: 250 * time.Millisecond, measure: 40 * time.Second, cost: simTokens}},
+		{"1s tokens", windowSim{provider: window(time.Second, 1<<40, 135000), rate: 200, deadline: 5 * time.Second, latency: latency, warmup: 250 * time.Millisecond, measure: 10 * time.Second, cost: simTokens}},
+		{"1s tokens, estimates high", windowSim{provider: window(time.Second, 1<<40, 135000), rate: 200, deadline: 5 * time.Second, latency: latency, warmup: 250 * time.Millisecond, measure: 10 * time.Second, cost: simTokens,
 			charge: func(c int64) int64 { return c * 10 / 11 }}},
-		{"1s tokens, estimates low", windowSim{provider: window(time.Second, 1<<40, 135000), rate: 200, deadline: 5 * time.Second, latency: latency, warmup: 250 * time.Millisecond, measure: 10 * time.Second, cost: tokens,
+		{"1s tokens, estimates low", windowSim{provider: window(time.Second, 1<<40, 135000), rate: 200, deadline: 5 * time.Second, latency: latency, warmup: 250 * time.Millisecond, measure: 10 * time.Second, cost: simTokens,
 			charge: func(c int64) int64 { return c * 12 / 10 }}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -552,7 +550,6 @@ func TestToldQuotaOverSeeds(t *testing.T) {
 // for the others'. (With the estimates taken as they are, 10% high, the
 // fleet used 89.5% of the quota, succeeding 94.1%; 20% low, 79.7%.)
 func TestFleetTokenRateFollowsTheQuota(t *testing.T) {
-	tokens := simTokens
 	const (
 		window = 10 * time.Second
 		quota  = 1350000
@@ -570,7 +567,7 @@ func TestFleetTokenRateFollowsTheQuota(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ws := windowSim{provider: func() provider { return &fixedWindow{window: window, requests: 1 << 40, tokens: quota} },
 				rate: 200, deadline: 5 * time.Second, latency: 20 * time.Millisecond, warmup: 250 * time.Millisecond,
-				measure: 60 * time.Second, cost: tokens, charge: tc.charge, replicas: tc.replicas, shared: true}
+				measure: 60 * time.Second, cost: simTokens, charge: tc.charge, replicas: tc.replicas, shared: true}
 			calls := ws.arrivals(1)
 			opt := ws.optimum(calls)
 			for _, sc := range calls {
