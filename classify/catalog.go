@@ -117,7 +117,7 @@ func (c *Catalog) Classify(resp *http.Response, err error) Decision {
 	d := Decision{Status: resp.StatusCode}
 	if d.Status < 400 {
 		// The success path: no body, and no header beyond Content-Type.
-		if d.Status == http.StatusOK && isEventStream(resp.Header.Get("Content-Type")) {
+		if d.Status == http.StatusOK && isEventStream(contentType(resp.Header)) {
 			d.RequestID = headerRequestID(resp.Header)
 			c.classifyStream(resp, &d)
 		}
@@ -158,7 +158,7 @@ func (c *Catalog) peekError(resp *http.Response) (b []byte, whole, ok bool) {
 		return nil, false, false
 	}
 	enc := contentCoding(resp.Header)
-	stream := isEventStream(resp.Header.Get("Content-Type"))
+	stream := isEventStream(contentType(resp.Header))
 	var done func([]byte) bool
 	if stream && enc == "" {
 		done = newEventEnd()
@@ -321,6 +321,15 @@ func headerRequestID(h http.Header) string {
 
 // isEventStream reports whether the Content-Type value ct names
 // text/event-stream, with or without parameters.
+// contentType returns h's Content-Type as h.Get would, without
+// canonicalizing the key on every success.
+func contentType(h http.Header) string {
+	if v := h["Content-Type"]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
 func isEventStream(ct string) bool {
 	const mt = "text/event-stream"
 	ct = strings.TrimSpace(ct)

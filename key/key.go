@@ -69,6 +69,9 @@ func ModelFromPath(path string) (string, bool) {
 
 // pathModel returns where ModelFromPath's model lies in path.
 func pathModel(path string) (start, end int, ok bool) {
+	if !strings.Contains(path, "models/") && !strings.Contains(path, "deployments/") {
+		return 0, 0, false // no such segment followed by another: the common case, found fast
+	}
 	after := false // the last non-empty segment was "models" or "deployments"
 	from := 0
 	for i := 0; ; i++ {
