@@ -141,8 +141,17 @@ func (p *pacer) update(now time.Time) bool {
 		// demand, and the provider's burst as well, not its rate: the
 		// previous bucket's count stands in until the first bucket paced
 		// on it is complete.
+		prev := p.delivered.Prev(now)
+		if prev == 0 {
+			// Nothing delivered in the last bucket: the answers of what
+			// went through are still out (a model's answer takes seconds),
+			// or there was no demand. Neither is a rate to pace at: from
+			// the next bucket.
+			r = rate.Inf
+			break
+		}
 		p.since = time.Unix(0, slot*int64(width))
-		r = rate.Limit(math.Max(paceGain*float64(p.delivered.Prev(now))/width.Seconds(), paceFloor))
+		r = rate.Limit(math.Max(paceGain*float64(prev)/width.Seconds(), paceFloor))
 	case evidence:
 		best := p.delivered.Max(now, p.since)
 		if best == 0 {

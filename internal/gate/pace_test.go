@@ -75,6 +75,9 @@ type paceSim struct {
 	measure  time.Duration // calls in [0, measure) are measured; the load goes on for a deadline more
 	// hint draws a 429's Retry-After.
 	hint func(r *rand.Rand) time.Duration
+	// sent, when set, is told of every request sent and whether it was
+	// accepted.
+	sent func(now time.Duration, ok bool, g *Gate)
 }
 
 type paceResult struct {
@@ -122,6 +125,9 @@ func (ps paceSim) run(t *testing.T, seed uint64) (paceResult, *Gate) {
 			res.sent++
 		}
 		pc.ok = p.decide(now, r)
+		if ps.sent != nil {
+			ps.sent(now, pc.ok, g)
+		}
 		// Answers take a lognormal time, refusals a shorter one.
 		lat := time.Duration(float64(ps.latency) * math.Exp(0.3*r.NormFloat64()))
 		if !pc.ok {
@@ -324,5 +330,35 @@ func TestNewPaceQueuesBehindTheSlotsGiven(t *testing.T) {
 	}
 	if next := p.reserve(c.now); next.delay != r.delay+50*time.Millisecond {
 		t.Fatalf("next slot at %v, want %v: spaced at the new pace", next.delay, r.delay+50*time.Millisecond)
+	}
+}
+
+// A model's answer takes long, and a limit's first 429s come back before
+// the answers of what went through: in the bucket the limit is found in,
+// nothing may have been delivered yet. The pace must not start at that
+// nothing (it started at its floor, one request a second, and the slots it
+// gave then kept the calls back for their whole deadline: 61% served with
+// 800 ms answers, for a 60/s bucket offered 72/s, against the optimum's
+// 100%). Answers of 3 s still pull the pace down (to 5/s, 69% served):
+// they are counted when they arrive, spread over the seconds after their
+// requests went; the README names it.
+func TestPaceStartsWhileAnswersAreOut(t *testing.T) {
+	for _, lat := range []time.Duration{400 * time.Millisecond, 800 * time.Millisecond} {
+		lowest := math.Inf(1)
+		ps := paceSim{provider: func() silent { return &tokenBucket{rate: 60, burst: 10} }, rate: 72, deadline: 30 * time.Second,
+			latency: lat, measure: 20 * time.Second, hint: func(*rand.Rand) time.Duration { return time.Second }}
+		ps.sent = func(_ time.Duration, _ bool, g *Gate) {
+			if r, ok := g.Rate(); ok {
+				lowest = min(lowest, r)
+			}
+		}
+		res, _ := ps.run(t, 1)
+		t.Logf("answers in %v: success %.1f%% (optimum %.1f%%), %.2f requests per call, lowest pace %.1f/s", lat, 100*res.success(), 100*ps.optimum(1), res.perCall(), lowest)
+		if lowest < 30 {
+			t.Errorf("answers in %v: the pace fell to %.1f/s, under half the bucket's 60/s", lat, lowest)
+		}
+		if res.success() < 0.75 {
+			t.Errorf("answers in %v: %.1f%% of the calls served, want 75%% or more (the optimum serves all)", lat, 100*res.success())
+		}
 	}
 }
