@@ -345,6 +345,7 @@ type Ticket struct {
 	// quotaRefused says the attempt's 429 was the told quota's (see
 	// Observe).
 	quotaRefused bool
+	counted      bool // the request was counted as sent, for the pace
 }
 
 // Timed reports whether Report wants the time the attempt ended.
@@ -484,8 +485,16 @@ func (s *Set) Admit(g *Gate, now time.Time, r Request) Admission {
 	}
 	if delay > 0 && hasDeadline {
 		// Refuse what cannot be answered before the deadline: the wait,
-		// and the time an answer usually takes, must fit.
-		if left := r.Deadline.Sub(now); delay+g.pace.latency() >= left {
+		// and the time an answer usually takes, must fit; behind the
+		// silent pace, with a margin for an answer slower than usual
+		// (under a steady overload every call waits as long as its
+		// deadline allows, and without it the slower half of the answers
+		// come too late). The told quota's slots have their own margin.
+		lat := g.pace.latency()
+		if cause == Pace && !g.quota.tracked.Load() {
+			lat += lat / 2
+		}
+		if left := r.Deadline.Sub(now); delay+lat >= left {
 			s.Cancel(&t, now)
 			return Admission{Verdict: Refuse, Cause: cause, Err: &ratelimit.WaitError{Key: g.key, Wait: delay, Left: left}}
 		}
@@ -498,6 +507,10 @@ func (s *Set) Admit(g *Gate, now time.Time, r Request) Admission {
 		t.retry, t.hedge = true, r.Hedge
 	}
 	t.delay = delay
+	if delay == 0 {
+		g.pace.sending(now) // else when the call, its wait over, says it is Sending
+		t.counted = true
+	}
 	return Admission{Verdict: Send, Delay: delay, Cause: cause, Ticket: t}
 }
 
@@ -609,6 +622,10 @@ func (s *Set) releaseSlot(t *Ticket, o breaker.Outcome, lat time.Duration) {
 // Cancel gives back what an admitted attempt that will not be sent holds:
 // its slots, its breaker ticket and its budget charge.
 func (s *Set) Cancel(t *Ticket, now time.Time) {
+	if t.counted && t.g != nil {
+		t.g.pace.sent.Add(t.at, -1) // counted as sent at its admission, and not sent
+		t.counted = false
+	}
 	t.breaker.Done(breaker.Excluded)
 	t.breaker = breaker.Ticket{}
 	t.limit.Cancel(now)
@@ -654,6 +671,9 @@ func (s *Set) Report(t *Ticket, d classify.Decision, err error, callerDone bool,
 	t.breaker.Done(o)
 	g := t.g
 	g.quota.done(&t.quota)
+	if !t.counted {
+		g.pace.sending(t.at.Add(t.delay)) // sent without saying so: when its slot was
+	}
 	g.pace.report(t, Throttled(d) && !t.quotaRefused, end)
 	if t.retry && !t.hedge && d.Verdict == classify.Success {
 		s.budget.Refund(t.at)

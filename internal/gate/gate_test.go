@@ -194,11 +194,27 @@ func TestPaceFollowsWhatTheProviderDelivers(t *testing.T) {
 		t.Fatal("paced before any throttling")
 	}
 	bucket := paceSpan / 10
-	// 15 answers per 250 ms bucket get through (60/s), the rest is refused.
-	for range 4 {
-		deliver(s, g, c.now, 15, ok200)
-		deliver(s, g, c.now.Add(bucket/2), 5, throttled)
+	// 20 calls per 250 ms bucket meet a provider that lets 60/s through
+	// (15 a bucket, 5 at once), and refuses the rest; each is answered 20 ms after
+	// it is sent, at its slot of the pace once there is one.
+	provider := &tokenBucket{rate: 60, burst: 5}
+	origin := c.now
+	for b := range 4 {
+		for i := range 20 {
+			at := c.now.Add(time.Duration(i) * bucket / 20)
+			a := s.Admit(g, at, Request{Attempt: 1})
+			sent := at.Add(a.Delay)
+			if a.Delay > 0 {
+				a.Ticket.Sending(sent)
+			}
+			d := throttled
+			if provider.decide(sent.Sub(origin), nil) {
+				d = ok200
+			}
+			s.Report(&a.Ticket, d, nil, false, sent.Add(20*time.Millisecond))
+		}
 		c.Advance(bucket)
+		_ = b
 	}
 	a := s.Admit(g, c.now, Request{Attempt: 1, Deadline: c.In(5 * time.Second)})
 	r, paced := g.pace.state()

@@ -12,27 +12,42 @@ import (
 )
 
 // The adaptive pace of a key, after TCP BBR: the provider's rate is
-// measured as the answers it delivers (every answer but a throttling one)
-// per bucket, and the key is paced at paceGain times the best bucket of the
-// last paceSpan, so that it probes above what was delivered all the time.
+// measured as what it accepted of what was sent (every request but a
+// throttled one), counted by when it was sent, per bucket; the key is paced
+// at paceGain times that rate, so that it probes above it all the time.
+// Counting by the send matters for models: a throttling answer comes at
+// once, an accepted one after the whole answer, seconds later, and counted
+// when they arrive the answers of one moment spread over the seconds after
+// it (the best bucket then read 40–50% above the limit) and are not there
+// yet when the limit is first found (the pace started at its floor).
 //
-// Under a real limit the delivered rate is the limit, and the pace settles
+// The rate is the best settled bucket (complete, and older than a
+// throttling answer takes) since the limit was found, as BBR's delivery
+// rate, which a lull in the demand does not pull down; at a few requests a
+// second, where a bucket holds one or two, it is the mean of the settled
+// buckets that sent anything, over a second at least.
+//
+// Under a real limit the accepted rate is the limit, and the pace settles
 // a quarter above it: the excess beyond that is refused locally, and about
 // a fifth of what is sent, the probes, is throttled. Throttling that does not
 // track the load (random 429s) refuses a share of what is sent whatever the
 // rate: when the last span's throttled share is below half of what the probe
 // gain causes against a real limit, or it holds fewer than paceEvidence
 // throttling answers, the throttling is no evidence of one. Until a span has
-// shown such evidence the key is not paced at all; from then on the pace
-// follows what was delivered since (before it, the delivered rate was the
-// demand and the provider's burst, not its rate), starting with the
-// provider's bucket empty; and after a span without such evidence it
-// doubles per bucket (TCP slow start), since the pace itself may have held
-// the delivered rate down. The slots are given on a schedule of their own
-// (a GCRA), so that a new pace spaces the calls that come after it without
-// moving, or interleaving with, the ones already given. Random 429s up to 1 − 1/paceGain (a fifth)
-// of the requests keep the pace above the load; more are taken for a limit.
-// Answers are counted when they arrive. A cut on every 429 alone would
+// shown such evidence the key is not paced at all. Pacing then starts from
+// what was accepted after the bucket of the first throttled request (that
+// one still took the rest of the provider's burst), with the provider's
+// bucket empty; once paced, one throttling answer in a span, at a quarter
+// of the share, keeps the pace. After a span without any, the pace grows by
+// the gain over what was sent when that used the pace to the full (a slow
+// start that follows what goes through: doubling per bucket overshot a limit
+// of a few requests a second a hundredfold before its first 429 came back),
+// and otherwise stays, until paceIdle without throttling, and without the
+// pace holding anything back, ends it. The slots are given on a schedule of
+// their own (a GCRA), so that a new pace spaces the calls that come after
+// it without moving, or interleaving with, the ones already given. Random
+// 429s up to 1 − 1/paceGain (a fifth) of the requests keep the pace above
+// the load; more are taken for a limit. A cut on every 429 alone would
 // collapse the rate.
 const (
 	paceSpan = 2500 * time.Millisecond // 10 buckets of 250 ms
@@ -42,6 +57,14 @@ const (
 	// paceGain above a real limit draws.
 	paceNoise = (1 - 1/paceGain) / 2
 	paceMax   = 1e9 // requests per second: the pace stops growing here
+	// paceFull is the share of the pace that, sent without a throttling
+	// answer, says the pace holds the calls back, and not the demand.
+	paceFull = 0.9
+	// paceLeast is the fewest buckets what was accepted is measured over
+	// when those since the limit was found hold fewer than paceCount
+	// requests.
+	paceLeast = 4
+	paceCount = 16
 	// paceEvidence is the fewest throttling answers in a span that can say
 	// a limit binds: one or two are noise.
 	paceEvidence = 3
@@ -51,15 +74,24 @@ const (
 )
 
 type pacer struct {
-	active    atomic.Bool
-	delivered rolling.Window
+	active atomic.Bool
+	// What the provider accepted is counted by when it was sent: the
+	// requests sent, and the throttling answers by their requests' send
+	// time. A throttling answer comes fast, an accepted one after the
+	// model's whole latency (seconds, for a model's answer): counted when
+	// they arrive, the answers of one moment are spread over the next
+	// seconds, and are not there yet when the limit is first found.
+	sent      rolling.Window
 	throttles rolling.Window
 	throttled atomic.Int64 // Unix nanoseconds of the last throttling answer
+	first     atomic.Int64 // send time (Unix ns) of the first throttled request since pacing last ended; 0: none
 	lat       atomic.Int64 // smoothed latency of delivered answers, ns
+	thLat     atomic.Int64 // smoothed latency of throttling answers, ns
 
 	mu    sync.Mutex
 	lim   rate.Limit // the pace; 0 while none is set, rate.Inf while no limit binds
 	slot  int64      // the bucket the pace was last set in
+	held  int64      // the last bucket in which the pace delayed a slot
 	since time.Time  // the bucket since which a limit binds; zero: none has
 	// The schedule, a GCRA: the slot after the last one given, the spacing
 	// of the slots to come, and how many may go at once after a pause. A
@@ -73,8 +105,55 @@ type pacer struct {
 }
 
 func (p *pacer) init() {
-	p.delivered.Init(paceSpan)
+	p.sent.Init(paceSpan)
 	p.throttles.Init(paceSpan)
+}
+
+// sending counts a request sent at now.
+func (p *pacer) sending(now time.Time) { p.sent.Add(now, 1) }
+
+// accepted returns the rate (per second) at which the provider accepted
+// what was sent in the buckets from since on that are settled (complete,
+// and, when settled is set, older than a throttling answer takes to come
+// back): the best of them when they hold paceCount requests each on
+// average, else their mean, over the last paceLeast at least (at a few
+// requests a second, fewer buckets tell noise). ok is false when there is
+// none.
+func (p *pacer) accepted(now, since time.Time, settled bool) (float64, bool) {
+	width := int64(p.sent.Width())
+	var lag int64
+	if settled {
+		lag = p.thLat.Load() // how long a throttling answer may still be out
+	}
+	last := (now.UnixNano()-lag)/width - 1              // the newest settled bucket
+	first := now.UnixNano()/width - rolling.Buckets + 1 // the oldest the rings still hold
+	if !since.IsZero() {
+		from := max(first, since.UnixNano()/width)
+		if n, _ := p.sent.Between(from, last); n >= paceCount {
+			first = from
+		} else {
+			first = max(first, min(from, last-paceLeast+1))
+		}
+	}
+	if last < first {
+		return 0, false
+	}
+	// Only the buckets in which something was sent: before the first, and
+	// in a pause, the demand was nothing, which says nothing of the limit.
+	sent, k := p.sent.Between(first, last)
+	th, _ := p.throttles.Between(first, last)
+	if k == 0 {
+		return 0, false
+	}
+	if sent >= paceCount*int64(k) {
+		// Enough in each bucket that its count is not noise: the best
+		// bucket, as BBR's delivery rate, which a lull in the demand does
+		// not pull down and a rise shows at once.
+		if m, ok := p.sent.MaxLess(&p.throttles, first, last); ok {
+			return float64(max(m, 0)) / (float64(width) / 1e9), true
+		}
+	}
+	return float64(max(sent-th, 0)) / (float64(k) * float64(width) / 1e9), true
 }
 
 // paceReservation is one slot of a key's pace.
@@ -109,22 +188,28 @@ func (p *pacer) reserve(now time.Time) paceReservation {
 	at := max(p.tat-int64(p.tau), t)
 	p.tat = max(p.tat, t) + int64(p.every)
 	r.after, r.delay = p.tat, time.Duration(at-t)
+	if r.delay > 0 {
+		p.held = p.slot
+	}
 	return r
 }
 
-// update sets the pace once per bucket from what was delivered, and ends
+// update sets the pace once per bucket from what was accepted, and ends
 // pacing once the key has not been throttled for paceIdle. It reports
 // whether the key is still paced. p.mu must be held.
 func (p *pacer) update(now time.Time) bool {
 	if !p.active.Load() {
 		return false
 	}
-	if now.UnixNano()-p.throttled.Load() > int64(paceIdle) {
+	if now.UnixNano()-p.throttled.Load() > int64(paceIdle) && p.held <= p.slot-rolling.Buckets {
+		// Not throttled for paceIdle, and the pace held nothing back in
+		// its last span: no limit binds.
 		p.active.Store(false)
 		p.lim, p.since = 0, time.Time{}
+		p.first.Store(0)
 		return false
 	}
-	width := p.delivered.Width()
+	width := p.sent.Width()
 	slot := now.UnixNano() / int64(width)
 	if p.lim != 0 && slot == p.slot {
 		return true
@@ -133,42 +218,70 @@ func (p *pacer) update(now time.Time) bool {
 	// The evidence is the whole span's: a bucket holds a few throttling
 	// answers at most, and one without them says nothing.
 	th := p.throttles.Sum(now)
-	evidence := th >= paceEvidence && float64(th) >= paceNoise*float64(p.delivered.Sum(now)+th)
+	need, share := int64(paceEvidence), paceNoise
+	if !p.since.IsZero() {
+		// Paced, at a few requests per second a span holds one or two
+		// throttling answers of the probes: enough to keep the pace.
+		need, share = 1, paceNoise/2
+	}
+	evidence := th >= need && float64(th) >= share*float64(max(p.sent.Sum(now), th))
 	var r rate.Limit
 	switch {
 	case evidence && p.since.IsZero():
-		// The limit binds from now on. What was delivered before was the
-		// demand, and the provider's burst as well, not its rate: the
-		// previous bucket's count stands in until the first bucket paced
-		// on it is complete.
-		prev := p.delivered.Prev(now)
-		if prev == 0 {
-			// Nothing delivered in the last bucket: the answers of what
-			// went through are still out (a model's answer takes seconds),
-			// or there was no demand. Neither is a rate to pace at: from
-			// the next bucket.
-			r = rate.Inf
+		// The limit binds from the first throttled request on. What was
+		// accepted before it was the demand, and the provider's burst as
+		// well, not its rate.
+		first := p.first.Load()
+		if first == 0 || first > now.UnixNano() {
+			first = now.UnixNano()
+		}
+		// The bucket of the first throttled request still let the rest of
+		// the provider's burst through; from the next one on, what it
+		// accepts of a demand above its rate is its rate.
+		ft := first / int64(width)
+		p.since = time.Unix(0, (ft+1)*int64(width))
+		a, ok := p.accepted(now, p.since, true)
+		if !ok {
+			a, ok = p.accepted(now, time.Unix(0, ft*int64(width)), false) // the burst's bucket, for now
+		}
+		if !ok {
+			r = rate.Inf // nothing complete since: from the next bucket
+			p.since = time.Time{}
 			break
 		}
-		p.since = time.Unix(0, slot*int64(width))
-		r = rate.Limit(math.Max(paceGain*float64(prev)/width.Seconds(), paceFloor))
+		r = rate.Limit(math.Max(paceGain*a, paceFloor))
 	case evidence:
-		best := p.delivered.Max(now, p.since)
-		if best == 0 {
-			best = p.delivered.Prev(now)
+		a, ok := p.accepted(now, p.since, true)
+		if !ok {
+			a, ok = p.accepted(now, p.since, false)
 		}
-		r = rate.Limit(math.Max(paceGain*float64(best)/width.Seconds(), paceFloor))
+		if !ok {
+			r = p.lim
+			break
+		}
+		r = rate.Limit(math.Max(paceGain*a, paceFloor))
 	case p.lim == 0 || p.lim == rate.Inf:
-		// No bucket has yet shown a limit binding: what was delivered is
+		// No bucket has yet shown a limit binding: what was accepted is
 		// the demand, not the provider's capacity; do not pace on it.
 		r = rate.Inf
 	default:
-		// A span without evidence: the limit no longer binds. Grow (TCP
-		// slow start) rather than follow what was delivered, which the
-		// pace itself may have held down.
-		r = rate.Limit(math.Max(paceGain*float64(p.delivered.Max(now, p.since))/width.Seconds(), 2*float64(p.lim)))
-		if r >= paceMax {
-			r = rate.Inf
+		// A span without evidence. When what was sent in the last buckets
+		// used the pace to the full, the pace is below the limit, or the
+		// limit rose: grow by the gain over what was sent (a slow start
+		// that follows what goes through; a doubling per bucket would
+		// overshoot a limit of a few requests a second a hundredfold
+		// before its first 429 comes back). Otherwise the demand is below
+		// the pace, there is nothing to learn, and the pace stays until
+		// paceIdle ends it.
+		const recent = 4
+		r = p.lim
+		n, _ := p.sent.Between(slot-recent, slot-1)
+		sent := float64(n) / (recent * width.Seconds())
+		if sent >= paceFull*float64(p.lim) {
+			r = rate.Limit(paceGain * sent)
+			if r >= paceMax {
+				r = rate.Inf
+			}
 		}
 	}
 	start := r != rate.Inf && (p.lim == 0 || p.lim == rate.Inf)
@@ -194,8 +307,13 @@ func (p *pacer) report(t *Ticket, throttled bool, end time.Time) {
 		if !end.IsZero() {
 			at = end
 		}
+		sent := t.at.Add(t.delay)
 		p.throttled.Store(at.UnixNano())
-		p.throttles.Add(at, 1)
+		p.throttles.Add(sent, 1)
+		p.first.CompareAndSwap(0, sent.UnixNano()) // until pacing ends
+		if !end.IsZero() {
+			ema(&p.thLat, int64(end.Sub(sent)))
+		}
 		if !p.active.Load() {
 			p.mu.Lock()
 			p.active.Store(true) // the limit is set from the buckets on the next reserve
@@ -204,21 +322,20 @@ func (p *pacer) report(t *Ticket, throttled bool, end time.Time) {
 		return
 	}
 	if !end.IsZero() {
-		p.delivered.Add(end, 1) // when the provider delivered it
-	} else {
-		p.delivered.Add(t.at, 1)
+		ema(&p.lat, int64(end.Sub(t.at)-t.delay)) // from the send
 	}
-	if !end.IsZero() {
-		sample := int64(end.Sub(t.at) - t.delay) // from the send
-		if sample < 0 {
-			return // reported before its slot: no latency to learn
-		}
-		old := p.lat.Load()
-		if old == 0 {
-			p.lat.Store(sample)
-		} else {
-			p.lat.Store(old + int64(latencyEMA*float64(sample-old)))
-		}
+}
+
+// ema folds sample into the smoothed value at v; a negative sample (an
+// answer reported before its slot) is not one.
+func ema(v *atomic.Int64, sample int64) {
+	if sample < 0 {
+		return
+	}
+	if old := v.Load(); old == 0 {
+		v.Store(sample)
+	} else {
+		v.Store(old + int64(latencyEMA*float64(sample-old)))
 	}
 }
 

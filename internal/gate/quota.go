@@ -263,7 +263,12 @@ func (r *quotaReservation) unqueue(q *quota) {
 // Sending tells the gate that an attempt admitted with a delay is now, at
 // now, being sent.
 func (t *Ticket) Sending(now time.Time) {
-	if t.g != nil && t.g.quota.tracked.Load() {
+	if t.g == nil {
+		return
+	}
+	t.g.pace.sending(now)
+	t.counted = true
+	if t.g.quota.tracked.Load() {
 		t.g.quota.sending(&t.quota, now)
 	}
 }

@@ -54,38 +54,39 @@ func (w *Window) Sum(now time.Time) int64 {
 	return sum
 }
 
-// Max returns the largest count of one complete bucket among the window's
-// buckets before now's own that begin at since or later (empty buckets
-// count as zero); a zero since takes every bucket of the window.
-func (w *Window) Max(now, since time.Time) int64 {
-	slot := now.UnixNano() / w.width
-	from := slot - Buckets + 1
-	if !since.IsZero() {
-		from = max(from, (since.UnixNano()+w.width-1)/w.width)
-	}
-	var m int64
+// Between returns the events of the buckets whose time slots, counted in
+// bucket widths since the Unix epoch, lie in [first, last] and are still in
+// the ring, and how many such buckets counted any.
+func (w *Window) Between(first, last int64) (sum int64, buckets int) {
 	for i := range w.buckets {
 		b := &w.buckets[i]
-		if s := b.slot.Load(); s >= from && s < slot {
-			m = max(m, b.n.Load())
+		if s := b.slot.Load(); s >= first && s <= last {
+			sum += b.n.Load()
+			buckets++
 		}
 	}
-	return m
+	return sum, buckets
 }
 
-// Prev returns the count of the bucket just before now's, zero if it
-// counted nothing.
-func (w *Window) Prev(now time.Time) int64 {
-	slot := now.UnixNano()/w.width - 1
-	i := slot % Buckets
-	if i < 0 {
-		i += Buckets
+// MaxLess returns the largest of w's count less other's count of the same
+// slot, over the slots in [first, last] that w still counts; ok is false
+// when there is none. The two windows must have the same width.
+func (w *Window) MaxLess(other *Window, first, last int64) (m int64, ok bool) {
+	for i := range w.buckets {
+		b := &w.buckets[i]
+		s := b.slot.Load()
+		if s < first || s > last {
+			continue
+		}
+		n := b.n.Load()
+		if o := &other.buckets[i]; o.slot.Load() == s {
+			n -= o.n.Load()
+		}
+		if !ok || n > m {
+			m, ok = n, true
+		}
 	}
-	b := &w.buckets[i]
-	if b.slot.Load() != slot {
-		return 0
-	}
-	return b.n.Load()
+	return m, ok
 }
 
 // Reset forgets every count.

@@ -20,17 +20,21 @@ func TestWindowSlides(t *testing.T) {
 	if got := w.Sum(t0.Add(150 * time.Millisecond)); got != 9 {
 		t.Fatalf("Sum = %d, want 9", got)
 	}
-	if got := w.Max(t0.Add(250*time.Millisecond), time.Time{}); got != 5 {
-		t.Fatalf("Max = %d, want 5 (the first bucket)", got)
+	// Slots are counted in bucket widths since the epoch: t0 is 10000.
+	if sum, n := w.Between(10000, 10001); sum != 9 || n != 2 {
+		t.Fatalf("Between = %d over %d buckets, want 9 over 2", sum, n)
 	}
-	if got := w.Max(t0.Add(250*time.Millisecond), t0.Add(50*time.Millisecond)); got != 4 {
-		t.Fatalf("Max since the second bucket = %d, want 4", got)
+	if sum, n := w.Between(10001, 10005); sum != 4 || n != 1 {
+		t.Fatalf("Between from the second bucket = %d over %d, want 4 over 1 (empty buckets do not count)", sum, n)
 	}
-	if got := w.Max(t0.Add(250*time.Millisecond), t0.Add(100*time.Millisecond)); got != 4 {
-		t.Fatalf("Max since the second bucket's start = %d, want 4", got)
+	var other Window
+	other.Init(time.Second)
+	other.Add(t0, 4)
+	if m, ok := w.MaxLess(&other, 10000, 10001); !ok || m != 4 {
+		t.Fatalf("MaxLess = %d, %v; want 4 (5−4 in the first bucket, 4−0 in the second)", m, ok)
 	}
-	if got := w.Max(t0.Add(150*time.Millisecond), time.Time{}); got != 5 {
-		t.Fatalf("Max ignores the current bucket: got %d, want 5", got)
+	if _, ok := w.MaxLess(&other, 10002, 10005); ok {
+		t.Fatal("MaxLess over buckets that counted nothing reports one")
 	}
 	// After the span the first bucket is out of the window.
 	if got := w.Sum(t0.Add(time.Second)); got != 4 {
