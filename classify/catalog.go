@@ -319,8 +319,6 @@ func headerRequestID(h http.Header) string {
 	return ""
 }
 
-// isEventStream reports whether the Content-Type value ct names
-// text/event-stream, with or without parameters.
 // contentType returns h's Content-Type as h.Get would, without
 // canonicalizing the key on every success.
 func contentType(h http.Header) string {
@@ -330,6 +328,8 @@ func contentType(h http.Header) string {
 	return ""
 }
 
+// isEventStream reports whether the Content-Type value ct names
+// text/event-stream, with or without parameters.
 func isEventStream(ct string) bool {
 	const mt = "text/event-stream"
 	ct = strings.TrimSpace(ct)

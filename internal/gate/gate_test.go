@@ -199,7 +199,7 @@ func TestPaceFollowsWhatTheProviderDelivers(t *testing.T) {
 	// it is sent, at its slot of the pace once there is one.
 	provider := &tokenBucket{rate: 60, burst: 5}
 	origin := c.now
-	for b := range 4 {
+	for range 4 {
 		for i := range 20 {
 			at := c.now.Add(time.Duration(i) * bucket / 20)
 			a := s.Admit(g, at, Request{Attempt: 1})
@@ -214,7 +214,6 @@ func TestPaceFollowsWhatTheProviderDelivers(t *testing.T) {
 			s.Report(&a.Ticket, d, nil, false, sent.Add(20*time.Millisecond))
 		}
 		c.Advance(bucket)
-		_ = b
 	}
 	a := s.Admit(g, c.now, Request{Attempt: 1, Deadline: c.In(5 * time.Second)})
 	r, paced := g.pace.state()

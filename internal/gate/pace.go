@@ -129,10 +129,13 @@ func (p *pacer) accepted(now, since time.Time, settled bool) (float64, bool) {
 	first := now.UnixNano()/width - rolling.Buckets + 1 // the oldest the rings still hold
 	if !since.IsZero() {
 		from := max(first, since.UnixNano()/width)
+		if from > last {
+			return 0, false // nothing since is settled yet
+		}
 		if n, _ := p.sent.Between(from, last); n >= paceCount {
 			first = from
 		} else {
-			first = max(first, min(from, last-paceLeast+1))
+			first = max(first, last-paceLeast+1)
 		}
 	}
 	if last < first {
