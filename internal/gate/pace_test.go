@@ -369,7 +369,7 @@ func TestPaceStartsWhileAnswersAreOut(t *testing.T) {
 }
 
 // paceSweep runs TestPaceAcrossRates over all its shapes.
-var paceSweep = flag.Bool("pace.sweep", false, "TestPaceAcrossRates: every shape (180, about a minute), each logged")
+var paceSweep = flag.Bool("pace.sweep", false, "TestPaceAcrossRates: every shape (180, about 15 s), each logged")
 
 // TestPaceAcrossRates runs the silent bucket over rates, loads, answer
 // times and deadlines beyond the bench's one shape (60/s, 20 ms answers, 5 s
