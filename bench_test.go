@@ -61,19 +61,7 @@ func BenchmarkTransport(b *testing.B) {
 	}
 	plain := over(&memTransport{body: body})
 	openai := over(&memTransport{body: body, header: openAIHeaders})
-	cases := []struct {
-		name string
-		req  func() *http.Request
-	}{
-		{"get", func() *http.Request {
-			r, _ := http.NewRequest("GET", "http://api.example.com/v1/models", nil)
-			return r
-		}},
-		{"post-1KiB", func() *http.Request {
-			r, _ := http.NewRequest("POST", "http://api.example.com/v1/chat/completions", strings.NewReader(chat1KiB))
-			return r
-		}},
-	}
+	cases := successRequests
 	for _, h := range []struct {
 		name string
 		rts  []rt
@@ -92,6 +80,49 @@ func BenchmarkTransport(b *testing.B) {
 						resp.Body.Close()
 					}
 				})
+			}
+		}
+	}
+}
+
+// successRequests are the requests of the success path's cases.
+var successRequests = []struct {
+	name string
+	req  func() *http.Request
+}{
+	{"get", func() *http.Request {
+		r, _ := http.NewRequest("GET", "http://api.example.com/v1/models", nil)
+		return r
+	}},
+	{"post-1KiB", func() *http.Request {
+		r, _ := http.NewRequest("POST", "http://api.example.com/v1/chat/completions", strings.NewReader(chat1KiB))
+		return r
+	}},
+}
+
+// TestSuccessPathAllocationsOverBare holds BenchmarkTransport's cases to the
+// allocations the README states over the bare transport: none, for a GET and
+// for a POST whose body http.NewRequest made (the key is read in place),
+// with or without OpenAI's six rate-limit headers. The issue's budget is +3.
+func TestSuccessPathAllocationsOverBare(t *testing.T) {
+	body := []byte(`{"id":"chatcmpl-1","choices":[]}`)
+	for _, h := range []http.Header{nil, openAIHeaders} {
+		bare := &memTransport{body: body, header: h}
+		tr := New(bare)
+		for _, c := range successRequests {
+			run := func(rt http.RoundTripper) float64 {
+				return testing.AllocsPerRun(200, func() {
+					resp, err := rt.RoundTrip(c.req())
+					if err != nil {
+						t.Fatal(err)
+					}
+					resp.Body.Close()
+				})
+			}
+			run(tr) // the key's gate, the told quota
+			plain, through := run(bare), run(tr)
+			if through > plain {
+				t.Errorf("%s, headers %v: %v allocs/op through rebound, %v bare; want no more", c.name, h != nil, through, plain)
 			}
 		}
 	}

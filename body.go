@@ -6,7 +6,9 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"reflect"
 	"slices"
+	"strings"
 	"sync"
 )
 
@@ -72,8 +74,9 @@ func prepareBody(req *http.Request, limit int64) (replay, error) {
 	return replay{mode: oneShot, buf: buf, rest: req.Body}, nil
 }
 
-// keyBody calls f with the body bytes a KeyFunc may look at, reading a
-// GetBody copy into a pooled buffer when needed; f gets nil when the body is
+// keyBody calls f with the body bytes a KeyFunc may look at: the buffer, the
+// unread bytes of the reader http.NewRequest wrapped (see peekable), or a
+// GetBody copy read into a pooled buffer; f gets nil when the body is
 // absent, not replayable or larger than limit. The bytes are only valid
 // during f.
 func (r *replay) keyBody(req *http.Request, limit int64, f func([]byte) string) string {
@@ -81,28 +84,78 @@ func (r *replay) keyBody(req *http.Request, limit int64, f func([]byte) string) 
 	case buffered, oneShot:
 		return f(r.buf)
 	case getBody:
-		n := req.ContentLength
-		if n < 0 || n > limit || n > maxPooledKeyBody {
-			return f(nil) // unknown or large: not worth a copy per request
-		}
-		rc, err := req.GetBody()
-		if err != nil {
-			return f(nil)
-		}
-		defer rc.Close()
-		bp := keyBufs.Get().(*[]byte)
-		defer keyBufs.Put(bp)
-		if int64(cap(*bp)) < n+1 {
-			*bp = make([]byte, n+1)
-		}
-		b := (*bp)[:n+1]
-		got, err := io.ReadFull(rc, b)
-		if got != int(n) || !errors.Is(err, io.ErrUnexpectedEOF) {
-			return f(nil) // ContentLength was wrong
-		}
-		return f(b[:n])
+		return r.keyBodyCopy(req, limit, f)
 	}
 	return f(nil)
+}
+
+// keyBodyCopy is keyBody for a body with GetBody.
+func (r *replay) keyBodyCopy(req *http.Request, limit int64, f func([]byte) string) string {
+	n := req.ContentLength
+	if n < 0 || n > limit || n > maxPooledKeyBody {
+		return f(nil) // unknown or large: not worth a copy per request
+	}
+	var unread interface {
+		io.ReaderAt
+		Len() int
+		Size() int64
+	}
+	switch r := peekable(req.Body).(type) {
+	case *bytes.Buffer:
+		if int64(r.Len()) == n {
+			return f(r.Bytes())
+		}
+	case *bytes.Reader:
+		unread = r
+	case *strings.Reader:
+		unread = r
+	}
+	bp := keyBufs.Get().(*[]byte)
+	defer keyBufs.Put(bp)
+	if int64(cap(*bp)) < n+1 {
+		*bp = make([]byte, n+1)
+	}
+	if unread != nil && unread.Len() == int(n) {
+		// The unread bytes, read where they are.
+		b := (*bp)[:n]
+		if got, err := unread.ReadAt(b, unread.Size()-n); got == int(n) && (err == nil || errors.Is(err, io.EOF)) {
+			return f(b)
+		}
+	}
+	rc, err := req.GetBody()
+	if err != nil {
+		return f(nil)
+	}
+	b := (*bp)[:n+1]
+	got, err := io.ReadFull(rc, b)
+	rc.Close()
+	if got != int(n) || !errors.Is(err, io.ErrUnexpectedEOF) {
+		return f(nil) // ContentLength was wrong
+	}
+	return f(b[:n])
+}
+
+// nopCloserType is the type io.NopCloser gives the readers http.NewRequest
+// makes a GetBody for (each has a WriteTo method): a struct whose one field
+// is the reader, when peekable can read it.
+var nopCloserType = func() reflect.Type {
+	t := reflect.TypeOf(io.NopCloser(strings.NewReader("")))
+	if t.Kind() != reflect.Struct || t.NumField() != 1 || t.Field(0).Type != reflect.TypeFor[io.Reader]() {
+		return nil // io.NopCloser changed: GetBody serves
+	}
+	return t
+}()
+
+// peekable returns the reader that io.NopCloser wrapped to make body, the
+// way http.NewRequest wraps a *bytes.Buffer, *bytes.Reader or
+// *strings.Reader, or nil for any other body. Its unread bytes are those
+// the first attempt sends: reading them in place (Bytes, ReadAt) spares
+// the GetBody copy that finding the key would otherwise cost.
+func peekable(body io.ReadCloser) any {
+	if body == nil || nopCloserType == nil || reflect.TypeOf(body) != nopCloserType {
+		return nil
+	}
+	return reflect.ValueOf(body).Field(0).Interface()
 }
 
 // maxPooledKeyBody bounds the GetBody copies read to find a request's key.

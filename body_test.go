@@ -82,3 +82,65 @@ func TestPrepareBodyHugeLimit(t *testing.T) {
 		}
 	}
 }
+
+// TestKeyReadInPlace: the bodies http.NewRequest makes (from a
+// *bytes.Buffer, *bytes.Reader or *strings.Reader) give their key without a
+// GetBody copy, and are sent whole; a body already partly read, or of
+// another kind, is keyed from a GetBody copy as before.
+func TestKeyReadInPlace(t *testing.T) {
+	const body = `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}`
+	cases := []struct {
+		name     string
+		body     func() io.Reader
+		skip     int  // bytes of req.Body read before RoundTrip
+		getBody  bool // the key comes from a GetBody copy
+		wantSent string
+	}{
+		{"bytes.Buffer", func() io.Reader { return bytes.NewBufferString(body) }, 0, false, body},
+		{"bytes.Reader", func() io.Reader { return bytes.NewReader([]byte(body)) }, 0, false, body},
+		{"strings.Reader", func() io.Reader { return strings.NewReader(body) }, 0, false, body},
+		// Partly read: what is left is not what ContentLength says, and GetBody
+		// (the snapshot http.NewRequest took) finds the key.
+		{"strings.Reader, partly read", func() io.Reader { return strings.NewReader(body) }, 5, true, body[5:]},
+		{"another reader", func() io.Reader { return &onlyReader{r: strings.NewReader(body)} }, 0, true, body},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var sent []byte
+			tr := New(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+				sent, _ = io.ReadAll(r.Body)
+				r.Body.Close()
+				return &http.Response{StatusCode: 200, Header: http.Header{}, Body: http.NoBody, Request: r}, nil
+			}))
+			req, err := http.NewRequest(http.MethodPost, "http://api.example.com/v1/chat/completions", c.body())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if req.GetBody == nil {
+				// A reader http.NewRequest does not know: give it a GetBody.
+				req.ContentLength = int64(len(body))
+				req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(body)), nil }
+			}
+			if c.skip > 0 {
+				io.ReadFull(req.Body, make([]byte, c.skip))
+			}
+			copies := 0
+			get := req.GetBody
+			req.GetBody = func() (io.ReadCloser, error) { copies++; return get() }
+			resp, err := tr.RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if string(sent) != c.wantSent {
+				t.Errorf("sent %q, want %q", sent, c.wantSent)
+			}
+			if want := map[bool]int{false: 0, true: 1}[c.getBody]; copies != want {
+				t.Errorf("%d GetBody copies, want %d", copies, want)
+			}
+			if st := tr.Stats(); len(st.Keys) != 1 || st.Keys[0].Key != "api.example.com/gpt-4o-mini" {
+				t.Errorf("keys %+v, want api.example.com/gpt-4o-mini", st.Keys)
+			}
+		})
+	}
+}

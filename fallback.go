@@ -42,7 +42,7 @@ func (c *call) fallBack(resp *http.Response, err error, why Reason) (*http.Respo
 			continue
 		}
 		now := t.now()
-		to := t.key(freq, body, now)
+		to := t.key(freq, body)
 		if h := t.obs.OnFallback; h != nil {
 			h(FallbackEvent{Context: c.ctx, Key: from, To: to, Alternative: i + 1, Reason: why, Decision: last})
 		}

@@ -16,7 +16,6 @@ import (
 	"github.com/rebound-http/rebound/breaker"
 	"github.com/rebound-http/rebound/classify"
 	"github.com/rebound-http/rebound/internal/gate"
-	"github.com/rebound-http/rebound/internal/registry"
 	"github.com/rebound-http/rebound/key"
 	"github.com/rebound-http/rebound/retry"
 )
@@ -33,7 +32,6 @@ type Transport struct {
 	gates      *gate.Set             // per-key admission: breakers, pace, limits, budget
 	keyFunc    KeyFunc               // nil: key.Of, interned in keys
 	costFunc   CostFunc              // nil: key.Cost
-	keys       *registry.Map[string] // interned default keys
 	obs        Observer
 	idemHeader string
 	attHeader  string
@@ -105,9 +103,6 @@ func New(next http.RoundTripper, opts ...Option) *Transport {
 	}
 	t.keyFunc = c.keyFunc
 	t.costFunc = c.costFunc
-	if t.keyFunc == nil {
-		t.keys = registry.New(maxInternedKeys, 10*time.Minute, func(k string) string { return k })
-	}
 	gc := gate.Config{
 		Breaker: c.breaker,
 		Limits:  c.limits,
@@ -193,14 +188,23 @@ func (t *Transport) Stats() Stats {
 	return st
 }
 
-// key returns the key of req. The default key is built in a stack buffer and
-// interned, so that a request to a known model allocates nothing for it.
-func (t *Transport) key(req *http.Request, body []byte, now time.Time) string {
+// gate returns the gate of req's key, whose Key is the key. The default key
+// is built in a stack buffer and looked up as it is, so that a request to a
+// known model allocates nothing for it.
+func (t *Transport) gate(req *http.Request, body []byte, now time.Time) *gate.Gate {
+	if t.keyFunc != nil {
+		return t.gates.Get(t.keyFunc(req, body), now)
+	}
+	var buf [128]byte
+	return t.gates.GetBytes(key.Append(buf[:0], req, body), now)
+}
+
+// key returns the key of req.
+func (t *Transport) key(req *http.Request, body []byte) string {
 	if t.keyFunc != nil {
 		return t.keyFunc(req, body)
 	}
-	var buf [128]byte
-	return t.keys.GetBytes(key.Append(buf[:0], req, body), now)
+	return key.Of(req, body)
 }
 
 // cost returns the estimated token cost of req, whose body is b (nil when
@@ -218,8 +222,9 @@ func (t *Transport) cost(req *http.Request, b []byte) int64 {
 	return int64(max(n, 0))
 }
 
-// maxInternedKeys bounds the interned default keys; past it the least
-// recently used are dropped (and simply allocated again if they return).
+// maxInternedKeys bounds the keys whose per-key options are resolved and
+// held (see tailRules), as many as the gates held; past it the least
+// recently used are dropped (and simply resolved again if they return).
 const maxInternedKeys = 4096
 
 // call is the state of one RoundTrip.
@@ -265,24 +270,32 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 // the error for the caller, and fall set when the key could not serve the
 // call and its fallback chain should be tried, why saying why.
 func (c *call) run() (_ *http.Response, why Reason, fall bool, _ error) {
-	t, req := c.t, c.req
-	defer func() { c.attempts += c.sched.Attempts() }()
+	// One deferred call and few returns: the defer is open-coded, which
+	// the success path's budget needs (the attempts' loop is in attempt).
+	defer func() {
+		c.attempts += c.sched.Attempts()
+		c.body.close(c.req, c.sent) // a zero replay (no body read) closes nothing
+	}()
 	var err error
-	if c.body, err = prepareBody(req, t.policy.MaxBodyBuffer); err != nil {
+	if c.body, err = prepareBody(c.req, c.t.policy.MaxBodyBuffer); err != nil {
 		return nil, ReasonFatal, false, c.giveUp(fmt.Errorf("reading request body: %w", err), ReasonFatal)
 	}
-	defer func() { c.body.close(req, c.sent) }()
+	return c.attempt()
+}
+
+// attempt makes run's attempts, its body prepared.
+func (c *call) attempt() (_ *http.Response, why Reason, fall bool, _ error) {
+	t, req := c.t, c.req
 	now := t.now() // the only clock read of a call that succeeds at once
 	var (
 		g    *gate.Gate
 		cost int64
 	)
 	c.key = c.body.keyBody(req, t.policy.MaxBodyBuffer, func(b []byte) string {
-		k := t.key(req, b, now)
-		if g = t.gates.Get(k, now); t.gates.CostWanted(g) {
+		if g = t.gate(req, b, now); t.gates.CostWanted(g) {
 			cost = t.cost(req, b)
 		}
-		return k
+		return g.Key()
 	})
 	if t.tail != nil {
 		if c.rules = t.tail.get(c.key, now); c.rules != nil && !c.sub {

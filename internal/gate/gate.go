@@ -115,6 +115,13 @@ func New(c Config) (*Set, error) {
 // Get returns the gate of key, creating it if needed.
 func (s *Set) Get(key string, now time.Time) *Gate { return s.gates.Get(key, now) }
 
+// GetBytes is Get for a key held in a byte slice: finding an existing gate
+// allocates nothing.
+func (s *Set) GetBytes(key []byte, now time.Time) *Gate { return s.gates.GetBytes(key, now) }
+
+// Key returns g's key.
+func (g *Gate) Key() string { return g.key }
+
 // Breakers returns how many breakers the Set holds.
 func (s *Set) Breakers() int { return s.breakers.Len() }
 
