@@ -29,9 +29,9 @@ type Transport struct {
 	err        error // configuration error; every RoundTrip fails with it
 	policy     retry.Policy
 	classifier classify.Classifier
-	gates      *gate.Set             // per-key admission: breakers, pace, limits, budget
-	keyFunc    KeyFunc               // nil: key.Of, interned in keys
-	costFunc   CostFunc              // nil: key.Cost
+	gates      *gate.Set // per-key admission: breakers, pace, limits, budget
+	keyFunc    KeyFunc   // nil: key.Of, interned in keys
+	costFunc   CostFunc  // nil: key.Cost
 	obs        Observer
 	idemHeader string
 	attHeader  string
