@@ -30,7 +30,7 @@ type Transport struct {
 	policy     retry.Policy
 	classifier classify.Classifier
 	gates      *gate.Set // per-key admission: breakers, pace, limits, budget
-	keyFunc    KeyFunc   // nil: key.Of, interned in keys
+	keyFunc    KeyFunc   // nil: key.Append, its bytes looked up in gates
 	costFunc   CostFunc  // nil: key.Cost
 	obs        Observer
 	idemHeader string
