@@ -364,7 +364,7 @@ func (t *Ticket) Timed() bool { return t.measured }
 const waitGuard = 10 * time.Millisecond
 
 // Admit decides about one attempt to g's key at now.
-func (s *Set) Admit(g *Gate, now time.Time, r Request) Admission {
+func (s *Set) Admit(g *Gate, now time.Time, r Request) (adm Admission) {
 	hasDeadline := !r.Deadline.IsZero()
 	if r.NotBefore.After(now) {
 		if hasDeadline && !r.NotBefore.Before(r.Deadline) {
@@ -392,15 +392,18 @@ func (s *Set) Admit(g *Gate, now time.Time, r Request) Admission {
 	if ro := g.remoteOpen.Load(); ro > now.UnixNano() {
 		return s.remoteOpenWait(g, now, r, time.Unix(0, ro))
 	}
-	t := Ticket{g: g, at: now}
+	// The ticket is built in place: an Admission is large, and the
+	// success path copies it once less.
+	t := &adm.Ticket
+	t.g, t.at = g, now
 	if g.recovering.Load() {
-		if a, ok := s.recoverySlot(g, now, r, &t); !ok {
+		if a, ok := s.recoverySlot(g, now, r, t); !ok {
 			return a
 		}
 	}
 	bt, err := s.breakers.Allow(g.key, now)
 	if err != nil {
-		s.releaseSlot(&t, breaker.Excluded, 0)
+		s.releaseSlot(t, breaker.Excluded, 0)
 		return s.breakerWait(g, now, r, err)
 	}
 	t.breaker = bt
@@ -409,7 +412,7 @@ func (s *Set) Admit(g *Gate, now time.Time, r Request) Admission {
 	if q := &g.quota; r.Cost > 0 && q.tokTracked.Load() {
 		// Larger than the whole told window: it can never go.
 		if c, cost := q.tokenCapacity(now), q.scaled(r.Cost); c > 0 && cost > c {
-			s.Cancel(&t, now)
+			s.Cancel(t, now)
 			return Admission{Verdict: Refuse, Cause: TooLarge, Err: costError(g.key, cost, c)}
 		}
 	}
@@ -419,11 +422,11 @@ func (s *Set) Admit(g *Gate, now time.Time, r Request) Admission {
 		// must not be charged to them.
 		if r.Cost > 0 && s.limits.Enabled() {
 			if _, b := s.limits.LimitOf(g.key).Bursts(); b > 0 && r.Cost > int64(b) {
-				s.Cancel(&t, now)
+				s.Cancel(t, now)
 				return Admission{Verdict: Refuse, Cause: TooLarge, Err: &ratelimit.CostError{Key: g.key, Tokens: int(min(r.Cost, math.MaxInt32)), Burst: b}}
 			}
 		}
-		a, d, ok := s.takeShared(g, now, r, &t)
+		a, d, ok := s.takeShared(g, now, r, t)
 		if !ok {
 			return a
 		}
@@ -442,7 +445,7 @@ func (s *Set) Admit(g *Gate, now time.Time, r Request) Admission {
 	if s.limits.Enabled() {
 		var err error
 		if t.limit, err = s.limits.ReserveCost(g.key, now, int(min(r.Cost, math.MaxInt32))); err != nil {
-			s.Cancel(&t, now)
+			s.Cancel(t, now)
 			return Admission{Verdict: Refuse, Cause: TooLarge, Err: err}
 		}
 		if d := t.limit.Delay(); d > delay {
@@ -463,13 +466,13 @@ func (s *Set) Admit(g *Gate, now time.Time, r Request) Admission {
 		t.quota = q.reserve(now, cost, fit)
 		if t.quota.late {
 			d := t.quota.delay
-			s.Cancel(&t, now)
+			s.Cancel(t, now)
 			return Admission{Verdict: Refuse, Cause: Pace, Err: &ratelimit.WaitError{Key: g.key, Wait: d, Left: r.Deadline.Sub(now)}}
 		}
 		if reset := t.quota.reset; reset > 0 {
 			// The slot lies past the window's reset: wait for the reset
 			// and ask again, with what the new window tells.
-			s.Cancel(&t, now)
+			s.Cancel(t, now)
 			if hasDeadline && !now.Add(reset).Before(r.Deadline) {
 				return Admission{Verdict: Refuse, Cause: Pace, Err: &ratelimit.WaitError{Key: g.key, Wait: reset, Left: r.Deadline.Sub(now)}}
 			}
@@ -502,13 +505,13 @@ func (s *Set) Admit(g *Gate, now time.Time, r Request) Admission {
 			lat += lat / 2
 		}
 		if left := r.Deadline.Sub(now); delay+lat >= left {
-			s.Cancel(&t, now)
+			s.Cancel(t, now)
 			return Admission{Verdict: Refuse, Cause: cause, Err: &ratelimit.WaitError{Key: g.key, Wait: delay, Left: left}}
 		}
 	}
 	if r.Attempt > 1 || r.Extra || r.Hedge {
 		if !s.budget.Withdraw(now) {
-			s.Cancel(&t, now)
+			s.Cancel(t, now)
 			return Admission{Verdict: Refuse, Cause: Budget}
 		}
 		t.retry, t.hedge = true, r.Hedge
@@ -518,7 +521,8 @@ func (s *Set) Admit(g *Gate, now time.Time, r Request) Admission {
 		g.pace.sending(now) // else when the call, its wait over, says it is Sending
 		t.counted = true
 	}
-	return Admission{Verdict: Send, Delay: delay, Cause: cause, Ticket: t}
+	adm.Verdict, adm.Delay, adm.Cause = Send, delay, cause
+	return adm
 }
 
 // breakerWait turns a breaker's rejection into a wait for its verdict, or a
