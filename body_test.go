@@ -95,14 +95,16 @@ func TestKeyReadInPlace(t *testing.T) {
 		skip     int  // bytes of req.Body read before RoundTrip
 		getBody  bool // the key comes from a GetBody copy
 		wantSent string
+		shared   bool // GetBody hands out the reader of req.Body
 	}{
-		{"bytes.Buffer", func() io.Reader { return bytes.NewBufferString(body) }, 0, false, body},
-		{"bytes.Reader", func() io.Reader { return bytes.NewReader([]byte(body)) }, 0, false, body},
-		{"strings.Reader", func() io.Reader { return strings.NewReader(body) }, 0, false, body},
+		{"bytes.Buffer", func() io.Reader { return bytes.NewBufferString(body) }, 0, false, body, false},
+		{"bytes.Reader", func() io.Reader { return bytes.NewReader([]byte(body)) }, 0, false, body, false},
+		{"strings.Reader", func() io.Reader { return strings.NewReader(body) }, 0, false, body, false},
 		// Partly read: what is left is not what ContentLength says, and GetBody
 		// (the snapshot http.NewRequest took) finds the key.
-		{"strings.Reader, partly read", func() io.Reader { return strings.NewReader(body) }, 5, true, body[5:]},
-		{"another reader", func() io.Reader { return &onlyReader{r: strings.NewReader(body)} }, 0, true, body},
+		{"strings.Reader, partly read", func() io.Reader { return strings.NewReader(body) }, 5, true, body[5:], false},
+		{"another reader", func() io.Reader { return &onlyReader{r: strings.NewReader(body)} }, 0, true, body, false},
+		{"bytes.Reader shared with GetBody", func() io.Reader { return nil }, 0, false, body, true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -115,6 +117,14 @@ func TestKeyReadInPlace(t *testing.T) {
 			req, err := http.NewRequest(http.MethodPost, "http://api.example.com/v1/chat/completions", c.body())
 			if err != nil {
 				t.Fatal(err)
+			}
+			if c.shared {
+				// openai-go's *bytes.Reader body: GetBody rewinds the one
+				// reader and hands it out again, so a GetBody copy read to
+				// find the key would leave req.Body at its end.
+				r := bytes.NewReader([]byte(body))
+				req.Body, req.ContentLength = io.NopCloser(r), int64(len(body))
+				req.GetBody = func() (io.ReadCloser, error) { _, err := r.Seek(0, io.SeekStart); return io.NopCloser(r), err }
 			}
 			if req.GetBody == nil {
 				// A reader http.NewRequest does not know: give it a GetBody.
