@@ -384,9 +384,10 @@ func (c *call) attempt() (_ *http.Response, why Reason, fall bool, _ error) {
 				discard(held)
 				return nil, ReasonCanceled, false, c.giveUp(err, ReasonCanceled)
 			}
-			if now = t.now(); g.Held(now) {
+			if now = t.now(); g.Held(now) || !a.Ticket.Fits(now) {
 				// The key's quota was found spent while this call waited
-				// for its slot: ask again, to wait for the reset.
+				// for its slot, or to have less left than the slot was
+				// given from: ask again, to wait for the reset.
 				t.gates.Cancel(&a.Ticket, now)
 				continue
 			}

@@ -343,7 +343,7 @@ func (l *lane) find(n, c int64) found {
 	if c <= 0 || n >= l.until {
 		return found{}
 	}
-	if l.paced {
+	if l.paced && l.left(n)-l.queued.Load() >= c {
 		// All of the call's units must fall within the window.
 		if slot, tat := l.slot(n, c); slot < l.until && tat-int64(math.Round(l.burst*l.pace)) <= l.until {
 			return found{ok: true, slot: slot, tat: tat}
@@ -382,6 +382,42 @@ func (l *lane) find(n, c int64) found {
 		return found{reset: true, slot: l.until}
 	}
 	return found{ok: true, next: true, slot: slot, later: w*room + fill + c}
+}
+
+// left returns what the latest answer read said is left of its window, less
+// what was sent after its request, while that window lasts at n; a lane that
+// refills, or has no such answer, has no bound from it (MaxInt64). The
+// schedule spreads what an earlier answer said was free; where the provider
+// charged more than estimated, this is less, and the slots given beyond it
+// would be answered 429. q.mu must be held for the lane's fields.
+func (l *lane) left(n int64) int64 {
+	if l.refills || l.lastSeq == 0 || l.lastReset <= 0 || n >= l.lastSent+l.lastReset {
+		return math.MaxInt64
+	}
+	since := max(l.sent.Load()-l.lastSeq, 0)
+	if l.share > 0 && l.share < 1 {
+		since = int64(float64(since) / l.share) // others draw on it too
+	}
+	return l.lastLeft - since
+}
+
+// Fits reports whether the attempt admitted with a delay still fits, at now,
+// in what the key's told quota has left (see lane.left): when it does not,
+// the call should be admitted again (its slot cancelled) rather than sent
+// into a 429. Slots in a window to come always fit.
+func (t *Ticket) Fits(now time.Time) bool {
+	r := &t.quota
+	if t.g == nil || r.next || r.want <= 0 && r.tatReq == 0 {
+		return true
+	}
+	q := &t.g.quota
+	n := now.UnixNano()
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if r.tatReq != 0 && q.req.left(n) < 1 {
+		return false
+	}
+	return r.took == 0 || q.tok.left(n) >= r.took
 }
 
 // period is the length taken for the windows after the told one: the

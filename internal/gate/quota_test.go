@@ -400,3 +400,62 @@ func TestQuotaRefusalDoesNotSetThePace(t *testing.T) {
 		})
 	}
 }
+
+// TestSlotsGivenBeyondWhatIsLeftAreTakenBack: the schedule spreads what an
+// answer said was free; when a later answer says the provider charged more
+// than estimated, a call given a slot that no longer fits is told so
+// (Fits), and its next admission, like a new call's, is given a slot at the
+// reset rather than one in the window, which the provider would answer 429.
+func TestSlotsGivenBeyondWhatIsLeftAreTakenBack(t *testing.T) {
+	c := newClock()
+	s := newSet(t, c, Config{})
+	g := s.Get("h/m", c.now)
+	const limit, cost = 10_000, 300
+	observe(t, s, g, c.now, classify.Quota{Tokens: told(limit, limit, time.Second)})
+	t0 := c.now
+	var sent, queued []Admission
+	for range 30 { // 9000 tokens: all fit in what was told
+		a := s.Admit(g, c.now, Request{Attempt: 1, Cost: cost, Deadline: c.In(5 * time.Second)})
+		if a.Verdict != Send || a.Delay >= time.Second {
+			t.Fatalf("Admit = %+v, want a slot in the window", a)
+		}
+		if a.Delay == 0 {
+			sent = append(sent, a)
+		} else {
+			queued = append(queued, a)
+		}
+	}
+	if len(sent) == 0 || len(queued) < 20 {
+		t.Fatalf("%d sent at once, %d given later slots; want a few and the rest spread", len(sent), len(queued))
+	}
+	last := &queued[len(queued)-1].Ticket
+	if !last.Fits(c.now) {
+		t.Fatal("the last slot does not fit before any answer said less is left")
+	}
+	// The first call's answer: the provider charged it, and the calls
+	// before, far more than estimated; what is left after those sent
+	// since holds fewer than the calls queued.
+	sent[0].Ticket.Observe(classify.Quota{Tokens: told(int64(len(sent)-1)*cost+3*cost, limit, time.Second)}, c.now, false)
+	s.Report(&sent[0].Ticket, ok200, nil, false, c.now)
+	fit := 0
+	for i := range queued {
+		tk := &queued[i].Ticket
+		if d := t0.Add(queued[i].Delay).Sub(c.now); d > 0 {
+			c.Advance(d) // to the call's slot
+		}
+		if tk.Fits(c.now) {
+			fit++
+			tk.Sending(c.now)
+			continue
+		}
+		s.Cancel(tk, c.now)
+	}
+	if fit < 1 || fit > 3 {
+		t.Fatalf("%d of %d queued calls still fit in what is left (3 calls' worth); want at most 3, and some", fit, len(queued))
+	}
+	a := s.Admit(g, c.now, Request{Attempt: 1, Cost: cost, Deadline: c.In(5 * time.Second)})
+	if a.Verdict != Send || c.now.Add(a.Delay).Before(t0.Add(time.Second)) {
+		t.Fatalf("a new call with nothing left for it: %+v, want a slot at the reset", a)
+	}
+	s.Cancel(&a.Ticket, c.now)
+}
