@@ -222,10 +222,10 @@ func (t *Transport) cost(req *http.Request, b []byte) int64 {
 	return int64(max(n, 0))
 }
 
-// maxInternedKeys bounds the keys whose per-key options are resolved and
-// held (see tailRules), as many as the gates held; past it the least
-// recently used are dropped (and simply resolved again if they return).
-const maxInternedKeys = 4096
+// maxRuleKeys bounds the keys whose per-key options are resolved and held
+// (see tailRules), as many as the gates; past it the least recently used
+// are dropped (and simply resolved again if they return).
+const maxRuleKeys = 4096
 
 // call is the state of one RoundTrip.
 type call struct {

@@ -274,7 +274,7 @@ func newTailRules(c *config) *tailRules {
 		return nil
 	}
 	r := &tailRules{firstEvent: c.firstEvent, fallbacks: c.fallbacks, hedges: c.hedges}
-	r.keys = registry.New(maxInternedKeys, 10*time.Minute, r.resolve)
+	r.keys = registry.New(maxRuleKeys, 10*time.Minute, r.resolve)
 	return r
 }
 
