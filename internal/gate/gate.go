@@ -496,13 +496,11 @@ func (s *Set) Admit(g *Gate, now time.Time, r Request) (adm Admission) {
 	if delay > 0 && hasDeadline {
 		// Refuse what cannot be answered before the deadline: the wait,
 		// and the time an answer usually takes, must fit; behind the
-		// silent pace, with a margin for an answer slower than usual
-		// (under a steady overload every call waits as long as its
-		// deadline allows, and without it the slower half of the answers
-		// come too late). The told quota's slots have their own margin.
+		// silent pace, the time a slow answer takes (see slowAnswer).
+		// The told quota's slots have their own margin.
 		lat := g.pace.latency()
 		if cause == Pace && !g.quota.tracked.Load() {
-			lat += lat / 2
+			lat = g.pace.slowAnswer()
 		}
 		if left := r.Deadline.Sub(now); delay+lat >= left {
 			s.Cancel(t, now)

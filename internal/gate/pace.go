@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/rebound-http/rebound/internal/latency"
 	"github.com/rebound-http/rebound/internal/rolling"
 )
 
@@ -86,7 +87,13 @@ type pacer struct {
 	throttled atomic.Int64 // Unix nanoseconds of the last throttling answer
 	first     atomic.Int64 // send time (Unix ns) of the first throttled request since pacing last ended; 0: none
 	lat       atomic.Int64 // smoothed latency of delivered answers, ns
-	thLat     atomic.Int64 // smoothed latency of throttling answers, ns
+	// lats holds the delivered answers' latencies, and slow their p95,
+	// read from it every latEvery answers: how late a call may still be
+	// sent behind the pace (see slowAnswer).
+	lats  latency.Histogram
+	slow  atomic.Int64
+	nLats atomic.Uint32
+	thLat atomic.Int64 // smoothed latency of throttling answers, ns
 
 	mu    sync.Mutex
 	lim   rate.Limit // the pace; 0 while none is set, rate.Inf while no limit binds
@@ -325,8 +332,30 @@ func (p *pacer) report(t *Ticket, throttled bool, end time.Time) {
 		return
 	}
 	if !end.IsZero() {
-		ema(&p.lat, int64(end.Sub(t.at)-t.delay)) // from the send
+		d := end.Sub(t.at) - t.delay // from the send
+		ema(&p.lat, int64(d))
+		p.lats.Observe(d)
+		if p.nLats.Add(1)%latEvery == 1 {
+			p.slow.Store(int64(p.lats.Quantile(0.95)))
+		}
 	}
+}
+
+// latEvery is how many delivered answers pass between two readings of
+// their p95.
+const latEvery = 32
+
+// slowAnswer is the time an answer may take that a call waiting behind the
+// pace must leave before its deadline: the recent p95 of the delivered
+// answers, and at least their mean and half again. Under a steady overload
+// every call waits as long as its deadline allows, and a call sent with
+// less than a slow answer's time left is a slot the provider accepts and
+// whose answer comes too late, taken from a younger call that would have
+// made it. (Answers of a model are skewed: their p95 is well above their
+// mean and half again.)
+func (p *pacer) slowAnswer() time.Duration {
+	lat := p.latency()
+	return max(lat+lat/2, time.Duration(p.slow.Load()))
 }
 
 // ema folds sample into the smoothed value at v; a negative sample (an
