@@ -98,8 +98,10 @@ func (b *flakyBehavior) Decide(q Request) Outcome {
 // the others Infe (retry-after-ms).
 type rateLimit struct {
 	rate, burst float64
-	mu          sync.Mutex
-	buckets     []bucket
+	// answer draws a success's latency; nil means normal.
+	answer  func(*rand.Rand) time.Duration
+	mu      sync.Mutex
+	buckets []bucket
 }
 
 type bucket struct {
@@ -135,6 +137,9 @@ func (b *rateLimit) take(model int, t time.Duration) (ok bool, wait time.Duratio
 func (b *rateLimit) Decide(q Request) Outcome {
 	ok, wait := b.take(q.Model, q.T)
 	if ok {
+		if b.answer != nil {
+			return Outcome{Latency: b.answer(q.Rand)}
+		}
 		return Outcome{Latency: normal(q.Rand)}
 	}
 	f := infeRateLimited

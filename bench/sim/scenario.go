@@ -43,11 +43,12 @@ const (
 	SlowTail     = "slow-tail"
 	Streaming    = "streaming"
 	Stall        = "stall"
+	SlowLimited  = "slow-limited"
 )
 
 // Names returns the scenario names in their default order.
 func Names() []string {
-	return []string{Flaky, Noisy429, RateLimited, BurstLoad, Quota, Tokens, Outage, Overload, Synchronized, Storm, SlowTail, Streaming, Stall}
+	return []string{Flaky, Noisy429, RateLimited, BurstLoad, Quota, Tokens, Outage, Overload, Synchronized, Storm, SlowTail, Streaming, Stall, SlowLimited}
 }
 
 // Options parameterize Scenarios. The zero value gives the default,
@@ -374,8 +375,28 @@ func Scenarios(o Options) []Scenario {
 	stall.newBehavior = func() Behavior { return &stallBehavior{p: stall.P, stall: stallFor} }
 	stall.optimum = theoryOptimum(stallNotice, fmt.Sprintf("a stall noticed %v after its headers (no normal first event is that late)", stallNotice))
 
-	return []Scenario{flaky, noisy, limited, burst, quota, tokens, outage, overload, syncf, storm, slow, stream, stall}
+	// rate-limited as a model serves it: its answers take about a second
+	// (they are generated), its 429s come at once, so that when the first
+	// 429s come most of what was sent before them is still out.
+	slowLimited := base(SlowLimited, fmt.Sprintf("token bucket at 60%% of the offered load, as rate-limited, with answers that take a lognormal %v (sigma %.1f), as a model generates them; 429s at once", generateMedian, generateSigma), "m-gen")
+	slowLimited.RequestLimit = 0.6 * o.Rate
+	slowLimited.newBehavior = func() Behavior {
+		b := newRateLimit(1, 0.6*o.Rate, o.Rate/10)
+		b.answer = func(r *rand.Rand) time.Duration { return lognormal(r, generateMedian, generateSigma) }
+		return b
+	}
+	slowLimited.optimum = pacedOptimum("a FIFO pacer at the bucket's rate",
+		lane{share: 1, capacity: bucketCap{rate: 0.6 * o.Rate, burst: o.Rate / 10}, service: generateMedian})
+
+	return []Scenario{flaky, noisy, limited, burst, quota, tokens, outage, overload, syncf, storm, slow, stream, stall, slowLimited}
 }
+
+// The slow-limited scenario's answers: a lognormal latency of this median
+// and sigma (its mean about 1.13 s).
+const (
+	generateMedian = time.Second
+	generateSigma  = 0.5
+)
 
 // The stall scenario's stalled share, how long a stalled stream withholds
 // its first event, and how soon after its headers a client that knew the
