@@ -456,12 +456,11 @@ func (s *Set) Admit(g *Gate, now time.Time, r Request) (adm Admission) {
 		cost := q.scaled(r.Cost) // as the provider is expected to count it
 		var fit int64
 		if hasDeadline {
-			// The answer must come by the deadline: its usual time, and a
-			// margin for answers slower than usual and timers that fire
-			// late, since a slot taken by a call that then misses its
-			// deadline is lost to the calls behind it.
-			lat := g.pace.latency()
-			fit = r.Deadline.Add(-lat - lat/2 - quotaFitMargin).UnixNano()
+			// The answer must come by the deadline: a slow answer's time
+			// (see slowAnswer), and a margin for timers that fire late,
+			// since a slot taken by a call that then misses its deadline
+			// is lost to the calls behind it.
+			fit = r.Deadline.Add(-g.pace.slowAnswer() - quotaFitMargin).UnixNano()
 		}
 		t.quota = q.reserve(now, cost, fit)
 		if t.quota.late {
