@@ -334,9 +334,14 @@ func (p *pacer) report(t *Ticket, throttled bool, end time.Time) {
 	if !end.IsZero() {
 		d := end.Sub(t.at) - t.delay // from the send
 		ema(&p.lat, int64(d))
-		p.lats.Observe(d)
-		if p.nLats.Add(1)%latEvery == 1 {
-			p.slow.Store(int64(p.lats.Quantile(0.95)))
+		// The p95 is read only where a wait is weighed against it: while
+		// the key is paced or its quota told (an observer's timing of
+		// every answer does not pay for it).
+		if t.measured || t.g != nil && t.g.quota.tracked.Load() {
+			p.lats.Observe(d)
+			if p.nLats.Add(1)%latEvery == 1 {
+				p.slow.Store(int64(p.lats.Quantile(0.95)))
+			}
 		}
 	}
 }
