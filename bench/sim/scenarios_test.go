@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -241,4 +242,36 @@ func TestCharge(t *testing.T) {
 	}
 	// The charge's sd is about 520 tokens, its mean's 2.3 (0.3%).
 	within(t, "mean charge", sum/n/meanCharge(), 1, 0.015)
+}
+
+func TestSlowLimitedAnswersTakeASecond(t *testing.T) {
+	s := scenario(t, SlowLimited) // 120 tokens/s, 20 saved
+	b := s.newBehavior()
+	r := rand.New(rand.NewPCG(1, 2))
+	var answers []time.Duration
+	for i := range 1000 { // at the bucket's rate: every one accepted
+		o := b.Decide(Request{T: time.Duration(i) * time.Second / 120, Rand: r})
+		if o.Fault != nil {
+			t.Fatalf("request %d at the bucket's rate refused", i)
+		}
+		answers = append(answers, o.Latency)
+	}
+	slices.Sort(answers)
+	if med, p84 := answers[500], answers[841]; med < 900*time.Millisecond || med > 1100*time.Millisecond ||
+		p84 < 1500*time.Millisecond || p84 > 1800*time.Millisecond {
+		t.Errorf("answers' median %v and p84 %v, want about 1 s and 1.65 s (a lognormal second, sigma 0.5)", med, p84)
+	}
+	// Past the bucket, at once: 429s, which come fast.
+	refused := 0
+	for range 100 {
+		if o := b.Decide(Request{T: 10 * time.Second, Rand: r}); o.Fault != nil {
+			refused++
+			if o.Latency > 20*time.Millisecond || o.Fault.Status != 429 {
+				t.Fatalf("a refusal: status %d after %v, want a 429 at once", o.Fault.Status, o.Latency)
+			}
+		}
+	}
+	if refused < 70 {
+		t.Errorf("%d of 100 requests at one instant refused, want all past the bucket's 20", refused)
+	}
 }
