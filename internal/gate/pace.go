@@ -87,13 +87,13 @@ type pacer struct {
 	throttled atomic.Int64 // Unix nanoseconds of the last throttling answer
 	first     atomic.Int64 // send time (Unix ns) of the first throttled request since pacing last ended; 0: none
 	lat       atomic.Int64 // smoothed latency of delivered answers, ns
+	thLat     atomic.Int64 // smoothed latency of throttling answers, ns
 	// lats holds the delivered answers' latencies, and slow their p95,
 	// read from it every latEvery answers: how late a call may still be
 	// sent behind the pace (see slowAnswer).
 	lats  latency.Histogram
 	slow  atomic.Int64
 	nLats atomic.Uint32
-	thLat atomic.Int64 // smoothed latency of throttling answers, ns
 
 	mu    sync.Mutex
 	lim   rate.Limit // the pace; 0 while none is set, rate.Inf while no limit binds
