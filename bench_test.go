@@ -2,6 +2,7 @@ package rebound
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
@@ -35,8 +36,42 @@ func (m *memTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	}, nil
 }
 
-// chat1KiB is a chat request body of about 1 KiB with the model first.
+// chat1KiB is a chat request body of about 1 KiB with the model first, as
+// go-openai orders its members.
 var chat1KiB = `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"` + strings.Repeat("lorem ipsum ", 80) + `"}]}`
+
+// sdkChat1KiB is a chat request body of about 1 KiB as openai-go and
+// anthropic-sdk-go order theirs, the model after the messages, marshalled by
+// encoding/json: the text's newlines, quotes and HTML characters escaped.
+var sdkChat1KiB = func() []byte {
+	type message struct {
+		Role    string `json:"role"`
+		Content string `json:"content"`
+	}
+	text := []string{
+		"You are a careful assistant. Answer in plain English; cite the \"source\" when you can.",
+		"Summarize the report below in three bullet points.\n\nQ3 <draft>: active users rose 12% & churn fell to 3.1%.",
+		"Sure! Here is the summary:\n- Users: +12%\n- Churn: 3.1%\n- Revenue: flat (see \"notes\").",
+	}
+	var msgs []message
+	for n := 0; n < 900; n += len(text[len(msgs)%len(text)]) + 30 {
+		role := "system"
+		if len(msgs) > 0 {
+			role = [...]string{"user", "assistant"}[(len(msgs)-1)%2]
+		}
+		msgs = append(msgs, message{role, text[len(msgs)%len(text)]})
+	}
+	b, err := json.Marshal(struct {
+		Messages            []message `json:"messages"`
+		Model               string    `json:"model"`
+		MaxCompletionTokens int       `json:"max_completion_tokens"`
+		Temperature         float64   `json:"temperature"`
+	}{msgs, "gpt-4o-mini", 256, 0.7})
+	if err != nil {
+		panic(err)
+	}
+	return b
+}()
 
 // BenchmarkTransport compares the success path through rebound.New with the
 // same request through the bare RoundTripper. Compare rt:bare with
@@ -96,6 +131,10 @@ var successRequests = []struct {
 	}},
 	{"post-1KiB", func() *http.Request {
 		r, _ := http.NewRequest("POST", "http://api.example.com/v1/chat/completions", strings.NewReader(chat1KiB))
+		return r
+	}},
+	{"post-1KiB-model-last", func() *http.Request {
+		r, _ := http.NewRequest("POST", "http://api.example.com/v1/chat/completions", bytes.NewReader(sdkChat1KiB))
 		return r
 	}},
 }

@@ -18,11 +18,11 @@ const bytesPerToken = 4
 // the vectorized search skips most of a body at once; the head is then
 // checked backwards.
 var capTails = [...]struct {
-	tail  string
+	tail  []byte
 	heads []string
 }{
-	{`_tokens"`, []string{`"max`, `"max_completion`, `"max_output`}},
-	{`OutputTokens"`, []string{`"max`}},
+	{[]byte(`_tokens"`), []string{`"max`, `"max_completion`, `"max_output`}},
+	{[]byte(`OutputTokens"`), []string{`"max`}},
 }
 
 // Cost estimates the tokens a request with this JSON body will be charged
@@ -47,7 +47,7 @@ func Cost(body []byte) int {
 func outputCap(b []byte) int {
 	best := 0
 	for _, c := range capTails {
-		tail := []byte(c.tail)
+		tail := c.tail
 		for i := 0; ; {
 			j := bytes.Index(b[i:], tail)
 			if j < 0 {

@@ -1,6 +1,7 @@
 package key
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"math/bits"
@@ -17,6 +18,21 @@ const maxDepth = 10000
 // b is not an object, is malformed up to the end of that member, has no
 // "model" member, or its value is not a string.
 func scanModel(b []byte) (tok []byte, plain, ok bool) {
+	return scanModelTail(b, tailFrom)
+}
+
+// tailFrom is how many bytes must follow an array or object that a member
+// before "model" holds for scanModel to look for "model" at the body's end
+// first. Below it the scan from the start is about as fast.
+const tailFrom = 256
+
+// scanModelTail is scanModel, looking at the body's end first once an array
+// or object with more than tail bytes from its start to the body's end
+// stands before "model": the messages, as openai-go and anthropic-sdk-go
+// order their bodies, which the scan from the start would have to read
+// through.
+func scanModelTail(b []byte, tail int) (tok []byte, plain, ok bool) {
+	tried := false
 	i := skipSpace(b, 0)
 	if i >= len(b) || b[i] != '{' {
 		return nil, false, false
@@ -53,6 +69,12 @@ func scanModel(b []byte) (tok []byte, plain, ok bool) {
 			tok = b[i:end]
 			return tok, !esc && utf8.Valid(tok[1:len(tok)-1]), true
 		}
+		if !tried && i < len(b) && (b[i] == '[' || b[i] == '{') && len(b)-i > tail {
+			tried = true
+			if tok, plain, ok := modelInTail(b, i); ok {
+				return tok, plain, true
+			}
+		}
 		if i = skipValue(b, i, 1); i < 0 {
 			return nil, false, false
 		}
@@ -62,6 +84,101 @@ func scanModel(b []byte) (tok []byte, plain, ok bool) {
 		}
 		i = skipSpace(b, i+1)
 	}
+}
+
+// modelInTail looks for the last top-level "model" member of the object in
+// b among the members that follow the value starting at b[from], a
+// top-level member's, from the body's end: it takes the last `"model"` in
+// the second half of b[from:] that is not escaped, and reads it and what
+// follows, forward, as the object's last members, closed at the end of b
+// (but for white space). It tries a few such candidates, and gives up (ok
+// false) when none reads so; the caller then scans on from the start. When
+// the member is found, it and everything after it is well-formed: {"model":
+// and the body from tok on make a valid object whose only "model" member is
+// tok. Its value must be a string. (In a valid body, a `"model"` that reads
+// so is a top-level member's name: inside a nested value the members would
+// close before the body's end, and a string or a value is not followed by a
+// colon.)
+func modelInTail(b []byte, from int) (tok []byte, plain, ok bool) {
+	floor := from + (len(b)-from)/2
+	end := len(b)
+	for range 4 {
+		c := lastModelName(b, floor, end)
+		if c < 0 {
+			return nil, false, false
+		}
+		end = c
+		n := 0
+		for c-n > 0 && b[c-n-1] == '\\' {
+			n++
+		}
+		if n%2 == 1 {
+			continue // escaped, in a string
+		}
+		if tok, plain, ok := modelToEnd(b, c+len(modelName)); ok {
+			return tok, plain, true
+		}
+	}
+	return nil, false, false
+}
+
+var modelName = []byte(`"model"`)
+
+// lastModelName returns the index of the last `"model"` in b[floor:end], or
+// -1, going from quote to quote: faster on short tails than bytes.LastIndex,
+// which hashes every byte.
+func lastModelName(b []byte, floor, end int) int {
+	for {
+		q := bytes.LastIndexByte(b[floor:end], '"') // where the name's closing quote would be
+		if q < len(modelName)-1 {
+			return -1
+		}
+		q += floor
+		if string(b[q-len(modelName)+1:q+1]) == `"model"` {
+			return q - len(modelName) + 1
+		}
+		end = q
+	}
+}
+
+// modelToEnd reads what follows a member name "model" ending at b[i]: a
+// colon, a string (tok), then the object's members to its closing brace
+// and the end of b, but for white space, none of them named "model".
+func modelToEnd(b []byte, i int) (tok []byte, plain, ok bool) {
+	i = skipSpace(b, i)
+	if i >= len(b) || b[i] != ':' {
+		return nil, false, false
+	}
+	i = skipSpace(b, i+1)
+	if i >= len(b) || b[i] != '"' {
+		return nil, false, false // not a string: the scan from the start decides
+	}
+	end, esc := skipString(b, i)
+	if end < 0 {
+		return nil, false, false
+	}
+	tok = b[i:end]
+	for i = skipSpace(b, end); i < len(b) && b[i] == ','; {
+		i = skipSpace(b, i+1)
+		if i >= len(b) || b[i] != '"' {
+			return nil, false, false
+		}
+		end, esc := skipString(b, i)
+		if end < 0 || isModelKey(b[i:end], esc) {
+			return nil, false, false
+		}
+		if i = skipSpace(b, end); i >= len(b) || b[i] != ':' {
+			return nil, false, false
+		}
+		if i = skipValue(b, skipSpace(b, i+1), 1); i < 0 {
+			return nil, false, false
+		}
+		i = skipSpace(b, i)
+	}
+	if i >= len(b) || b[i] != '}' || skipSpace(b, i+1) != len(b) {
+		return nil, false, false
+	}
+	return tok, !esc && utf8.Valid(tok[1:len(tok)-1]), true
 }
 
 // isModelKey reports whether the string token tok, with escapes if esc, is

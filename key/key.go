@@ -109,20 +109,32 @@ func lower(s string) string {
 
 // ModelFromJSON returns the value of the "model" member of the JSON object in
 // body, if that member is a string, unescaped as encoding/json would. Members
-// of nested objects and text inside strings are never taken for it. The body
-// is not decoded: it is scanned
-// member by member, nested values skipped, and only as far as the "model"
-// member. What comes before that member must be well-formed JSON; what comes
-// after it is not read, so when a body has several "model" members the first
-// one counts (encoding/json would take the last).
+// of nested objects and text inside strings are never taken for it.
 //
-// It returns false when body is not a JSON object, is malformed before its
-// "model" member ends, has no such member, or that member is not a string.
+// The body is not decoded: it is scanned member by member from its start,
+// nested values skipped, and only as far as the "model" member, so that what
+// comes before that member must be well-formed JSON and what comes after it
+// is not read. When a member before it holds a large array or object (the
+// messages, as openai-go and anthropic-sdk-go order their bodies), the
+// members after that are first walked back from the body's end; found so, the
+// member and everything after it must be well-formed, and what comes before
+// it is not read. A body with one top-level "model" member gets the same
+// answer either way; of several, the first or the last counts (encoding/json
+// takes the last).
+//
+// It returns false when body is not a JSON object, is malformed where it is
+// read, has no such member, or that member is not a string.
 func ModelFromJSON(body []byte) (string, bool) {
 	tok, plain, ok := scanModel(body)
 	if !ok {
 		return "", false
 	}
+	return tokModel(tok, plain)
+}
+
+// tokModel returns the model held by the string token tok found by
+// scanModel.
+func tokModel(tok []byte, plain bool) (string, bool) {
 	if plain {
 		return string(tok[1 : len(tok)-1]), true
 	}

@@ -93,6 +93,40 @@ var jsonCases = []modelCase{
 	{`{"model":"x"}}}`, "x", true},
 }
 
+// tailPad opens a body whose messages are long enough for ModelFromJSON to
+// look for the model at the body's end first; tailCases go on from it.
+const tailPad = `{"messages":[{"role":"user","content":"` + `Summarize this, \"briefly\".\n` + `lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt ut labore et dolore magna aliqua. Ut enim ad minim veniam, quis nostrud exercitation ullamco laboris nisi ut aliquip ex ea commodo consequat. Duis aute irure dolor in reprehenderit in voluptate velit esse cillum dolore."}],`
+
+var tailCases = []modelCase{
+	{`"model":"gpt-4o","temperature":0.7,"stream":true}`, "gpt-4o", true},
+	{`"model":"claude-sonnet-4-5"}`, "claude-sonnet-4-5", true},
+	{`"max_tokens":1024, "model" : "x" ,"stop":[""model":"y"",{"model":"z"}]}` + " \n\t", "x", true},
+	{`"model":"gpt\u002d4o"}`, "gpt-4o", true},
+	{`"mod\u0065l":"x"}`, "x", true},
+	{`"model":"x\\"}`, "x\\", true},
+	{`"model":"\"x"}`, "\"x", true},
+	{`"a":"\\","model":"y"}`, "y", true},
+	{`"a":"\\\"model\":","model":"y"}`, "y", true},
+	{`"model":"a","b":{"c":[1,-2.5e3,true,false,null,{}]}}`, "a", true},
+	// Only the top-level member counts.
+	{`"a":{"model":"x"}}`, "", false},
+	{`"a":{"model":"x"},"model":"y"}`, "y", true},
+	{`"content":"\"model\":\"x\""}`, "", false},
+	{`"a":"model","b":"x"}`, "", false},
+	// Found from the end, the last of several counts, as in encoding/json;
+	// one that is not a string is left to the scan from the start.
+	{`"model":"a","model":"b"}`, "b", true},
+	{`"model":"a","model":1}`, "a", true},
+	{`"model":1,"model":"b"}`, "b", true},
+	// Malformed after the member: the scan from the start decides.
+	{`"model":"x","a":[1 2]}`, "x", true},
+	{`"model":"x","a":"\q"}`, "x", true},
+	{`"model":"x"} garbage`, "x", true},
+	{`"model":"x"`, "", false},
+	{`"model":"x" "y"}`, "", false},
+	{`"model":4}`, "", false},
+}
+
 func TestModelFromJSON(t *testing.T) {
 	check := func(t *testing.T, c modelCase) {
 		t.Helper()
@@ -107,15 +141,30 @@ func TestModelFromJSON(t *testing.T) {
 	for _, c := range jsonCases {
 		check(t, c)
 	}
+	for _, c := range tailCases {
+		c.in = tailPad + c.in
+		check(t, c)
+	}
+	// The messages themselves are not read when the model is found after
+	// them.
+	check(t, modelCase{strings.Replace(tailPad, `"role"`, `"role"::`, 1) + `"model":"x"}`, "x", true})
 }
 
 func TestModelFromJSONNesting(t *testing.T) {
 	for _, depth := range []int{maxDepth - 1, maxDepth, maxDepth + 1} {
 		nested := strings.Repeat("[", depth-1) + strings.Repeat("]", depth-1)
-		body := []byte(`{"a":` + nested + `,"model":"x"}`) // depth containers, the object included
-		_, found := ModelFromJSON(body)
-		if valid := json.Valid(body); found != valid {
-			t.Errorf("depth %d: found %v, encoding/json says valid %v", depth, found, valid)
+		// depth containers, the object included, read from the start;
+		// and after the model, read from the end.
+		first := []byte(`{"a":` + nested + `,"model":"x"}`)
+		last := []byte(`{"messages":[` + strings.Repeat(`"padding",`, 40) + `"."],"model":"x","a":` + nested + `}`)
+		for _, c := range []struct {
+			body []byte
+			tail int
+		}{{first, len(first)}, {last, 0}} {
+			tok, _, found := scanModelTail(c.body, c.tail)
+			if valid := json.Valid(c.body); found != valid && (c.tail > 0 || string(tok) != `"x"`) {
+				t.Errorf("depth %d, tail %d: found %v, encoding/json says valid %v", depth, c.tail, found, valid)
+			}
 		}
 	}
 }
@@ -201,15 +250,16 @@ func TestKey(t *testing.T) {
 	}
 }
 
-// firstModel decodes body with encoding/json, member by member, and returns
-// the first top-level "model" member if it is a string, and how many such
-// members there are. body must be valid JSON.
-func firstModel(t *testing.T, body []byte) (model string, isString bool, count int) {
+// modelMembers decodes body with encoding/json, member by member, and
+// returns the values of its top-level "model" members. body must be valid
+// JSON.
+func modelMembers(t *testing.T, body []byte) []json.RawMessage {
 	t.Helper()
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		return "", false, 0
+		return nil
 	}
+	var ms []json.RawMessage
 	for dec.More() {
 		key, err := dec.Token()
 		if err != nil {
@@ -219,33 +269,47 @@ func firstModel(t *testing.T, body []byte) (model string, isString bool, count i
 		if err := dec.Decode(&raw); err != nil {
 			t.Fatalf("decoding %q: %v", body, err)
 		}
-		if key != "model" {
-			continue
-		}
-		if count++; count == 1 && raw[0] == '"' {
-			isString = json.Unmarshal(raw, &model) == nil
+		if key == "model" {
+			ms = append(ms, raw)
 		}
 	}
-	return model, isString, count
+	return ms
+}
+
+// stringModel returns what raw, a member's value, holds if it is a string.
+func stringModel(raw json.RawMessage) (string, bool) {
+	var s string
+	if raw[0] != '"' || json.Unmarshal(raw, &s) != nil {
+		return "", false
+	}
+	return s, true
 }
 
 // agreeWithEncodingJSON checks ModelFromJSON's answer for valid JSON body
-// against encoding/json.
+// against encoding/json: the answer of its first or of its last top-level
+// "model" member, and when there is one such member, of encoding/json's map.
 func agreeWithEncodingJSON(t *testing.T, body []byte, got string, found bool) {
 	t.Helper()
-	want, isString, count := firstModel(t, body)
-	if got != want || found != isString {
-		t.Fatalf("ModelFromJSON(%q) = %q, %v; encoding/json's first member: %q, %v", body, got, found, want, isString)
+	ms := modelMembers(t, body)
+	if len(ms) == 0 {
+		if found {
+			t.Fatalf("ModelFromJSON(%q) = %q, %v; encoding/json finds no top-level model", body, got, found)
+		}
+		return
 	}
-	if count != 1 {
-		return // a map keeps the last member
+	first, firstOK := stringModel(ms[0])
+	last, lastOK := stringModel(ms[len(ms)-1])
+	if (got != first || found != firstOK) && (got != last || found != lastOK) {
+		t.Fatalf("ModelFromJSON(%q) = %q, %v; encoding/json's first member: %q, %v; last: %q, %v", body, got, found, first, firstOK, last, lastOK)
+	}
+	if len(ms) != 1 {
+		return
 	}
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(body, &m); err != nil {
 		t.Fatalf("json.Unmarshal(%q): %v", body, err)
 	}
-	var s string
-	isString = json.Unmarshal(m["model"], &s) == nil && m["model"][0] == '"'
+	s, isString := stringModel(m["model"])
 	if got != s || found != isString {
 		t.Fatalf("ModelFromJSON(%q) = %q, %v; encoding/json's map: %q, %v", body, got, found, s, isString)
 	}
@@ -255,28 +319,61 @@ func FuzzModelFromJSON(f *testing.F) {
 	for _, c := range jsonCases {
 		f.Add([]byte(c.in))
 	}
+	for _, c := range tailCases {
+		f.Add([]byte(tailPad + c.in))
+	}
 	f.Add(chatBody(2<<10, false))
 	f.Fuzz(checkModelFromJSON)
 }
 
-// checkModelFromJSON checks ModelFromJSON(body) against encoding/json.
+// checkModelFromJSON checks ModelFromJSON(body) against encoding/json, and
+// the scan that looks at the body's end first after any array or object.
 func checkModelFromJSON(t *testing.T, body []byte) {
-	got, found := ModelFromJSON(body)
-	if json.Valid(body) {
-		agreeWithEncodingJSON(t, body, got, found)
+	t.Helper()
+	for _, tail := range []int{tailFrom, 0} {
+		tok, plain, found := scanModelTail(body, tail)
+		got := ""
+		if found {
+			got, found = tokModel(tok, plain)
+		}
+		if tail == tailFrom {
+			if g, f := ModelFromJSON(body); g != got || f != found {
+				t.Fatalf("ModelFromJSON(%q) = %q, %v; its scan found %q, %v", body, g, f, got, found)
+			}
+		}
+		if json.Valid(body) {
+			agreeWithEncodingJSON(t, body, got, found)
+		}
+		if !found {
+			continue
+		}
+		// Whatever else the body holds, either the body up to the
+		// member, closed, is a valid object whose first "model" member is
+		// it (found from the start), or the member and everything after
+		// it make one whose last "model" member is it (found from the end).
+		at := cap(body) - cap(tok)
+		end := at + len(tok)
+		prefix := append(body[:end:end], '}')
+		suffix := append([]byte(`{"model":`), body[at:]...)
+		fromStart := json.Valid(prefix) && sameModel(t, modelMembers(t, prefix)[0], got)
+		fromEnd := func() bool {
+			if !json.Valid(suffix) {
+				return false
+			}
+			ms := modelMembers(t, suffix)
+			return sameModel(t, ms[len(ms)-1], got)
+		}
+		if !fromStart && !fromEnd() {
+			t.Fatalf("scanModelTail(%q, %d) found %q, but neither %q nor %q is a valid object with that model", body, tail, got, prefix, suffix)
+		}
 	}
-	if !found {
-		return
-	}
-	// Whatever follows, the body up to the member, closed, is a valid
-	// object holding that member.
-	tok, _, _ := scanModel(body)
-	end := len(tok) + cap(body) - cap(tok)
-	prefix := append(body[:end:end], '}')
-	if !json.Valid(prefix) {
-		t.Fatalf("ModelFromJSON(%q) found %q but %q is not valid JSON", body, got, prefix)
-	}
-	agreeWithEncodingJSON(t, prefix, got, found)
+}
+
+// sameModel reports whether raw holds the string model.
+func sameModel(t *testing.T, raw json.RawMessage, model string) bool {
+	t.Helper()
+	s, ok := stringModel(raw)
+	return ok && s == model
 }
 
 // TestModelFromJSONRandom checks ModelFromJSON against encoding/json on
