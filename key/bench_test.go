@@ -57,6 +57,9 @@ func BenchmarkModelFromJSON(b *testing.B) {
 		{"case:100KiB;model:first", chatBody(100<<10, true)},
 		{"case:100KiB;model:last", chatBody(100<<10, false)},
 		{"case:1KiB;model:last", chatBody(1<<10, false)},
+		// The model after a small array and before the messages: skipped
+		// from the start, the array does not send the scan to the end.
+		{"case:100KiB;model:after-stop", append([]byte(`{"stop":["\n\n"],`), chatBody(100<<10, true)[1:]...)},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			b.SetBytes(int64(len(c.body)))

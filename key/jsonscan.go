@@ -27,8 +27,8 @@ func scanModel(b []byte) (tok []byte, plain, ok bool) {
 const tailFrom = 256
 
 // scanModelTail is scanModel, looking at the body's end first once an array
-// or object with more than tail bytes from its start to the body's end
-// stands before "model": the messages, as openai-go and anthropic-sdk-go
+// or object with more than tail bytes from its start to the body's end, and
+// longer than tail/4, stands before "model": the messages, as openai-go and anthropic-sdk-go
 // order their bodies, which the scan from the start would have to read
 // through.
 func scanModelTail(b []byte, tail int) (tok []byte, plain, ok bool) {
@@ -70,9 +70,17 @@ func scanModelTail(b []byte, tail int) (tok []byte, plain, ok bool) {
 			return tok, !esc && utf8.Valid(tok[1:len(tok)-1]), true
 		}
 		if !tried && i < len(b) && (b[i] == '[' || b[i] == '{') && len(b)-i > tail {
+			// Unless the value ends within a quarter of that (a stop
+			// list), which is quicker skipped.
 			tried = true
-			if tok, plain, ok := modelInTail(b, i); ok {
-				return tok, plain, true
+			closer := byte(']')
+			if b[i] == '{' {
+				closer = '}'
+			}
+			if j := bytes.IndexByte(b[i:i+tail/4], closer); j < 0 || skipValue(b[:i+j+1], i, 1) < 0 {
+				if tok, plain, ok := modelInTail(b, i); ok {
+					return tok, plain, true
+				}
 			}
 		}
 		if i = skipValue(b, i, 1); i < 0 {
@@ -89,7 +97,8 @@ func scanModelTail(b []byte, tail int) (tok []byte, plain, ok bool) {
 // modelInTail looks for the last top-level "model" member of the object in
 // b among the members that follow the value starting at b[from], a
 // top-level member's, from the body's end: it takes the last `"model"` in
-// the second half of b[from:] that is not escaped, and reads it and what
+// the second half of b[from:], and in the last maxTail bytes, that is not
+// escaped, and reads it and what
 // follows, forward, as the object's last members, closed at the end of b
 // (but for white space). It tries a few such candidates, and gives up (ok
 // false) when none reads so; the caller then scans on from the start. When
@@ -100,7 +109,7 @@ func scanModelTail(b []byte, tail int) (tok []byte, plain, ok bool) {
 // close before the body's end, and a string or a value is not followed by a
 // colon.)
 func modelInTail(b []byte, from int) (tok []byte, plain, ok bool) {
-	floor := from + (len(b)-from)/2
+	floor := max(from+(len(b)-from)/2, len(b)-maxTail)
 	end := len(b)
 	for range 4 {
 		c := lastModelName(b, floor, end)
@@ -123,6 +132,11 @@ func modelInTail(b []byte, from int) (tok []byte, plain, ok bool) {
 }
 
 var modelName = []byte(`"model"`)
+
+// maxTail bounds how far from the end modelInTail looks: far enough for an
+// SDK's parameters after the model, near enough that a body whose model
+// came before the large value wastes little looking.
+const maxTail = 4 << 10
 
 // lastModelName returns the index of the last `"model"` in b[floor:end], or
 // -1, going from quote to quote: faster on short tails than bytes.LastIndex,

@@ -145,6 +145,12 @@ func TestModelFromJSON(t *testing.T) {
 		c.in = tailPad + c.in
 		check(t, c)
 	}
+	// Tools after the model, with members named "model" of their own,
+	// within the look at the end and beyond it.
+	tool := `{"type":"function","function":{"name":"pick","parameters":{"type":"object","properties":{"model":{"type":"string"}}}}},`
+	for _, n := range []int{3, 100} {
+		check(t, modelCase{tailPad + `"model":"x","tools":[` + strings.Repeat(tool, n) + `{}]}`, "x", true})
+	}
 	// The messages themselves are not read when the model is found after
 	// them.
 	check(t, modelCase{strings.Replace(tailPad, `"role"`, `"role"::`, 1) + `"model":"x"}`, "x", true})
