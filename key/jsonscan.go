@@ -27,10 +27,10 @@ func scanModel(b []byte) (tok []byte, plain, ok bool) {
 const tailFrom = 256
 
 // scanModelTail is scanModel, looking at the body's end first once an array
-// or object with more than tail bytes from its start to the body's end, and
-// longer than tail/4, stands before "model": the messages, as openai-go and anthropic-sdk-go
-// order their bodies, which the scan from the start would have to read
-// through.
+// or object stands before "model" that does not end within tail/4 bytes and
+// has more than tail bytes from its start to the body's end: the messages, as
+// openai-go and anthropic-sdk-go order their bodies, which the scan from the
+// start would have to read through.
 func scanModelTail(b []byte, tail int) (tok []byte, plain, ok bool) {
 	tried := false
 	i := skipSpace(b, 0)
@@ -96,18 +96,17 @@ func scanModelTail(b []byte, tail int) (tok []byte, plain, ok bool) {
 
 // modelInTail looks for the last top-level "model" member of the object in
 // b among the members that follow the value starting at b[from], a
-// top-level member's, from the body's end: it takes the last `"model"` in
-// the second half of b[from:], and in the last maxTail bytes, that is not
-// escaped, and reads it and what
-// follows, forward, as the object's last members, closed at the end of b
-// (but for white space). It tries a few such candidates, and gives up (ok
-// false) when none reads so; the caller then scans on from the start. When
-// the member is found, it and everything after it is well-formed: {"model":
-// and the body from tok on make a valid object whose only "model" member is
-// tok. Its value must be a string. (In a valid body, a `"model"` that reads
-// so is a top-level member's name: inside a nested value the members would
-// close before the body's end, and a string or a value is not followed by a
-// colon.)
+// top-level member's, from the body's end. It takes the last `"model"`, not
+// escaped, in the second half of b[from:] and in its last maxTail bytes, and
+// reads it and what follows, forward, as the object's last members, closed
+// at the end of b (but for white space). It tries a few such candidates, and
+// gives up (ok false) when none reads so; the caller then scans on from the
+// start. When the member is found, it and everything after it is
+// well-formed: {"model": and the body from tok on make a valid object whose
+// only "model" member is tok. Its value must be a string. (In a valid body,
+// a `"model"` that reads so is a top-level member's name: inside a nested
+// value the members would close before the body's end, and a string or a
+// value is not followed by a colon.)
 func modelInTail(b []byte, from int) (tok []byte, plain, ok bool) {
 	floor := max(from+(len(b)-from)/2, len(b)-maxTail)
 	end := len(b)

@@ -116,11 +116,11 @@ func lower(s string) string {
 // comes before that member must be well-formed JSON and what comes after it
 // is not read. When a member before it holds a large array or object (the
 // messages, as openai-go and anthropic-sdk-go order their bodies), the
-// members after that are first walked back from the body's end; found so, the
-// member and everything after it must be well-formed, and what comes before
-// it is not read. A body with one top-level "model" member gets the same
-// answer either way; of several, the first or the last counts (encoding/json
-// takes the last).
+// member is first looked for near the body's end, among the members after
+// that; found so, the member and everything after it must be well-formed,
+// and what comes before it is not read. A valid body with one top-level
+// "model" member gets the same answer either way; of several, the first or
+// the last counts (encoding/json takes the last).
 //
 // It returns false when body is not a JSON object, is malformed where it is
 // read, has no such member, or that member is not a string.
