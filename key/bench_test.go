@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -60,6 +61,9 @@ func BenchmarkModelFromJSON(b *testing.B) {
 		// The model after a small array and before the messages: skipped
 		// from the start, the array does not send the scan to the end.
 		{"case:100KiB;model:after-stop", append([]byte(`{"stop":["\n\n"],`), chatBody(100<<10, true)[1:]...)},
+		// The model after a longer array and before the messages: the
+		// look at the end reads back through the messages first.
+		{"case:100KiB;model:after-tools", append([]byte(`{"tools":[`+strings.Repeat(`{"type":"function","function":{"name":"f"}},`, 3)+`{}],`), chatBody(100<<10, true)[1:]...)},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			b.SetBytes(int64(len(c.body)))

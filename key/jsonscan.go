@@ -18,77 +18,96 @@ const maxDepth = 10000
 // b is not an object, is malformed up to the end of that member, has no
 // "model" member, or its value is not a string.
 func scanModel(b []byte) (tok []byte, plain, ok bool) {
-	return scanModelTail(b, tailFrom)
+	return scanModelTail(b, tailPeek)
 }
 
-// tailFrom is how many bytes must follow an array or object that a member
-// before "model" holds for scanModel to look for "model" at the body's end
-// first. Below it the scan from the start is about as fast.
-const tailFrom = 256
+// tailPeek is how near its start an array or object standing before
+// "model" must end (a stop list) to be skipped from the start; a longer one
+// (the messages, as openai-go and anthropic-sdk-go order their bodies, which
+// the scan from the start would have to read through) sends scanModel to
+// the body's end first. What decides it lies before the model, so that a
+// body whose model is replaced (ReplaceModel) is read the same way.
+const tailPeek = 64
 
-// scanModelTail is scanModel, looking at the body's end first once an array
-// or object stands before "model" that does not end within tail/4 bytes and
-// has more than tail bytes from its start to the body's end: the messages, as
-// openai-go and anthropic-sdk-go order their bodies, which the scan from the
-// start would have to read through.
-func scanModelTail(b []byte, tail int) (tok []byte, plain, ok bool) {
-	tried := false
+// scanModelTail is scanModel with the first array or object before "model"
+// skipped from the start only if it ends within peek bytes; a negative peek
+// never looks at the body's end. The look at the end covers its last
+// maxTail bytes first; should the scan from the start then find nothing
+// (a body malformed before its model), it covers the rest, so that whether
+// a member is found does not depend on how long a model's value is.
+func scanModelTail(b []byte, peek int) (tok []byte, plain, ok bool) {
+	tok, plain, ok, from := scanFromStart(b, peek)
+	if !ok && from >= 0 {
+		return modelInTail(b, from, 0)
+	}
+	return tok, plain, ok
+}
+
+// maxTail bounds the first look at the body's end: far enough for an SDK's
+// parameters after the model, near enough that a body whose model came
+// before the large value wastes little looking.
+const maxTail = 4 << 10
+
+// scanFromStart is scanModelTail but for the look at the whole tail; from
+// is where the large value whose tail it looked at starts, or -1.
+func scanFromStart(b []byte, peek int) (tok []byte, plain, ok bool, from int) {
+	from = -1
+	tried := peek < 0
 	i := skipSpace(b, 0)
 	if i >= len(b) || b[i] != '{' {
-		return nil, false, false
+		return nil, false, false, from
 	}
 	i = skipSpace(b, i+1)
 	if i < len(b) && b[i] == '}' {
-		return nil, false, false
+		return nil, false, false, from
 	}
 	for {
 		if i >= len(b) || b[i] != '"' {
-			return nil, false, false
+			return nil, false, false, from
 		}
 		end, esc := skipString(b, i)
 		if end < 0 {
-			return nil, false, false
+			return nil, false, false, from
 		}
 		model := isModelKey(b[i:end], esc)
 		i = skipSpace(b, end)
 		if i >= len(b) || b[i] != ':' {
-			return nil, false, false
+			return nil, false, false, from
 		}
 		i = skipSpace(b, i+1)
 		if model {
 			if i >= len(b) || b[i] != '"' {
-				return nil, false, false
+				return nil, false, false, from
 			}
 			end, esc := skipString(b, i)
 			if end < 0 {
-				return nil, false, false
+				return nil, false, false, from
 			}
 			if j := skipSpace(b, end); j >= len(b) || (b[j] != ',' && b[j] != '}') {
-				return nil, false, false
+				return nil, false, false, from
 			}
 			tok = b[i:end]
-			return tok, !esc && utf8.Valid(tok[1:len(tok)-1]), true
+			return tok, !esc && utf8.Valid(tok[1:len(tok)-1]), true, from
 		}
-		if !tried && i < len(b) && (b[i] == '[' || b[i] == '{') && len(b)-i > tail {
-			// Unless the value ends within a quarter of that (a stop
-			// list), which is quicker skipped.
+		if !tried && i < len(b) && (b[i] == '[' || b[i] == '{') {
 			tried = true
 			closer := byte(']')
 			if b[i] == '{' {
 				closer = '}'
 			}
-			if j := bytes.IndexByte(b[i:i+tail/4], closer); j < 0 || skipValue(b[:i+j+1], i, 1) < 0 {
-				if tok, plain, ok := modelInTail(b, i); ok {
-					return tok, plain, true
+			if j := bytes.IndexByte(b[i:min(len(b), i+peek)], closer); j < 0 || skipValue(b[:i+j+1], i, 1) < 0 {
+				from = i
+				if tok, plain, ok := modelInTail(b, i, maxTail); ok {
+					return tok, plain, true, from
 				}
 			}
 		}
 		if i = skipValue(b, i, 1); i < 0 {
-			return nil, false, false
+			return nil, false, false, from
 		}
 		i = skipSpace(b, i)
 		if i >= len(b) || b[i] != ',' { // '}' ends an object without "model"
-			return nil, false, false
+			return nil, false, false, from
 		}
 		i = skipSpace(b, i+1)
 	}
@@ -97,19 +116,21 @@ func scanModelTail(b []byte, tail int) (tok []byte, plain, ok bool) {
 // modelInTail looks for the last top-level "model" member of the object in
 // b among the members that follow the value starting at b[from], a
 // top-level member's, from the body's end. It takes the last `"model"`, not
-// escaped, in the second half of b[from:] and in its last maxTail bytes, and
-// reads it and what follows, forward, as the object's last members, closed
-// at the end of b (but for white space). It tries a few such candidates, and
-// gives up (ok false) when none reads so; the caller then scans on from the
-// start. When the member is found, it and everything after it is
-// well-formed: {"model": and the body from tok on make a valid object whose
-// only "model" member is tok. Its value must be a string. (In a valid body,
-// a `"model"` that reads so is a top-level member's name: inside a nested
-// value the members would close before the body's end, and a string or a
-// value is not followed by a colon.)
-func modelInTail(b []byte, from int) (tok []byte, plain, ok bool) {
-	floor := max(from+(len(b)-from)/2, len(b)-maxTail)
-	end := len(b)
+// escaped, after b[from] (and within its last bound bytes, for a bound
+// above 0), and reads it and what follows, forward, as the
+// object's last members, closed at the end of b (but for white space). It
+// tries a few such candidates, and gives up (ok false) when none reads so;
+// the caller then scans on from the start. When the member is found, it and
+// everything after it is well-formed: {"model": and the body from tok on
+// make a valid object whose only "model" member is tok. Its value must be a
+// string. (In a valid body, a `"model"` that reads so is a top-level
+// member's name: inside a nested value the members would close before the
+// body's end, and a string or a value is not followed by a colon.)
+func modelInTail(b []byte, from, bound int) (tok []byte, plain, ok bool) {
+	floor, end := from+1, len(b)
+	if bound > 0 {
+		floor = max(floor, len(b)-bound)
+	}
 	for range 4 {
 		c := lastModelName(b, floor, end)
 		if c < 0 {
@@ -131,11 +152,6 @@ func modelInTail(b []byte, from int) (tok []byte, plain, ok bool) {
 }
 
 var modelName = []byte(`"model"`)
-
-// maxTail bounds how far from the end modelInTail looks: far enough for an
-// SDK's parameters after the model, near enough that a body whose model
-// came before the large value wastes little looking.
-const maxTail = 4 << 10
 
 // lastModelName returns the index of the last `"model"` in b[floor:end], or
 // -1, going from quote to quote: faster on short tails than bytes.LastIndex,

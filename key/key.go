@@ -114,10 +114,11 @@ func lower(s string) string {
 // The body is not decoded: it is scanned member by member from its start,
 // nested values skipped, and only as far as the "model" member, so that what
 // comes before that member must be well-formed JSON and what comes after it
-// is not read. When a member before it holds a large array or object (the
-// messages, as openai-go and anthropic-sdk-go order their bodies), the
-// member is first looked for near the body's end, among the members after
-// that; found so, the member and everything after it must be well-formed,
+// is not read. When a member before it holds an array or object that does
+// not end within 64 bytes (the messages, as openai-go and anthropic-sdk-go
+// order their bodies), the member is first looked for near the body's end,
+// among the members after that (and, should the scan from the start find
+// none, further back); found so, the member and everything after it must be well-formed,
 // and what comes before it is not read. A valid body with one top-level
 // "model" member gets the same answer either way; of several, the first or
 // the last counts (encoding/json takes the last).

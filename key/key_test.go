@@ -81,11 +81,13 @@ var jsonCases = []modelCase{
 	{`{"a":"\u12G4","model":"x"}`, "", false},
 	{"{\"a\":\"line\nbreak\",\"model\":\"x\"}", "", false},
 	{"{\"model\":\"tab\there\"}", "", false},
-	{`{"a":[1 2],"model":"x"}`, "", false},
-	{`{"a":{"b"},"model":"x"}`, "", false},
-	{`{"a":[,],"model":"x"}`, "", false},
 	{`{"a":]`, "", false},
 	{`{"a":{"b":1]}`, "", false},
+	// Malformed inside an array or object before the member: the member
+	// is found from the body's end, and what comes before it is not read.
+	{`{"a":[1 2],"model":"x"}`, "x", true},
+	{`{"a":{"b"},"model":"x"}`, "x", true},
+	{`{"a":[,],"model":"x"}`, "x", true},
 	// Well-formed values of every kind before the member.
 	{`{"a":-1.5e+10,"b":0,"c":[true,false,null,[],{}],"d":{"e":"f"},"g":1E-2,"model":"x"}`, "x", true},
 	// Not read past the member.
@@ -162,7 +164,7 @@ func TestModelFromJSONNesting(t *testing.T) {
 		// depth containers, the object included, read from the start: too
 		// deep, and the model after them is not found.
 		body := []byte(`{"a":` + nested + `,"model":"x"}`)
-		if _, _, found := scanModelTail(body, len(body)); found != json.Valid(body) {
+		if _, _, found := scanModelTail(body, -1); found != json.Valid(body) {
 			t.Errorf("depth %d: found %v, encoding/json says valid %v", depth, found, json.Valid(body))
 		}
 		// After the model, looked for from the end: too deep, and the
@@ -335,13 +337,13 @@ func FuzzModelFromJSON(f *testing.F) {
 // the scan that looks at the body's end first after any array or object.
 func checkModelFromJSON(t *testing.T, body []byte) {
 	t.Helper()
-	for _, tail := range []int{tailFrom, 0} {
-		tok, plain, found := scanModelTail(body, tail)
+	for _, peek := range []int{tailPeek, 0} {
+		tok, plain, found := scanModelTail(body, peek)
 		got := ""
 		if found {
 			got, found = tokModel(tok, plain)
 		}
-		if tail == tailFrom {
+		if peek == tailPeek {
 			if g, f := ModelFromJSON(body); g != got || f != found {
 				t.Fatalf("ModelFromJSON(%q) = %q, %v; its scan found %q, %v", body, g, f, got, found)
 			}
@@ -369,7 +371,7 @@ func checkModelFromJSON(t *testing.T, body []byte) {
 			return sameModel(t, ms[len(ms)-1], got)
 		}
 		if !fromStart && !fromEnd() {
-			t.Fatalf("scanModelTail(%q, %d) found %q, but neither %q nor %q is a valid object with that model", body, tail, got, prefix, suffix)
+			t.Fatalf("scanModelTail(%q, %d) found %q, but neither %q nor %q is a valid object with that model", body, peek, got, prefix, suffix)
 		}
 	}
 }

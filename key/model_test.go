@@ -2,10 +2,12 @@ package key
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 )
 
 func TestReplaceModel(t *testing.T) {
+	long := strings.Repeat("m", maxTail)
 	for _, tt := range []struct {
 		body, model, want string
 		ok                bool
@@ -15,6 +17,13 @@ func TestReplaceModel(t *testing.T) {
 		{`{"messages":[]}`, "m", "", false},
 		{`{"model":1}`, "m", "", false},
 		{`not json`, "m", "", false},
+		// Found at the end: the last of two, the provider's.
+		{tailPad + `"model":"a","model":"b"}`, "m", tailPad + `"model":"a","model":"m"}`, true},
+		// A value long enough to move the last of two out of the first look
+		// at the end: the first is then read, and replaced too.
+		{tailPad + `"model":"a","model":"b"}`, long, tailPad + `"model":"` + long + `","model":"` + long + `"}`, true},
+		// Malformed before the model: read from the end however long it is.
+		{`{"a":[1 2],"model":"b"}`, long, `{"a":[1 2],"model":"` + long + `"}`, true},
 	} {
 		body := []byte(tt.body)
 		got, ok := ReplaceModel(body, tt.model)
@@ -51,6 +60,9 @@ func TestReplacePathModel(t *testing.T) {
 func FuzzReplaceModel(f *testing.F) {
 	f.Add([]byte(`{"model":"gpt-4o","n":1}`), "other")
 	f.Add([]byte(`{"a":[1,{"model":"x"}],"model":"\u00e9"}`), "é")
+	for _, c := range tailCases { // found from the body's end
+		f.Add([]byte(tailPad+c.in), "other")
+	}
 	f.Fuzz(func(t *testing.T, body []byte, model string) {
 		got, ok := ReplaceModel(body, model)
 		_, had := ModelFromJSON(body)
