@@ -49,7 +49,8 @@ func scanModelTail(b []byte, peek int) (tok []byte, plain, ok bool) {
 const maxTail = 4 << 10
 
 // scanFromStart is scanModelTail but for the look at the whole tail; from
-// is where the large value whose tail it looked at starts, or -1.
+// is where the large value whose tail it looked at starts, or -1 when there
+// is none or the object was read to its end without finding "model".
 func scanFromStart(b []byte, peek int) (tok []byte, plain, ok bool, from int) {
 	from = -1
 	tried := peek < 0
@@ -106,7 +107,10 @@ func scanFromStart(b []byte, peek int) (tok []byte, plain, ok bool, from int) {
 			return nil, false, false, from
 		}
 		i = skipSpace(b, i)
-		if i >= len(b) || b[i] != ',' { // '}' ends an object without "model"
+		if i < len(b) && b[i] == '}' {
+			return nil, false, false, -1 // an object without "model": no need to look further
+		}
+		if i >= len(b) || b[i] != ',' {
 			return nil, false, false, from
 		}
 		i = skipSpace(b, i+1)
