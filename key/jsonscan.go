@@ -15,8 +15,8 @@ const maxDepth = 10000
 // scanModel finds the "model" member of the JSON object in b and returns its
 // value's string token, quotes included. plain reports that the text between
 // the quotes is the value as it is (no escapes, valid UTF-8). ok is false when
-// b is not an object, is malformed up to the end of that member, has no
-// "model" member, or its value is not a string.
+// b is not an object, is malformed where it is read (see ModelFromJSON), has
+// no "model" member, or its value is not a string.
 func scanModel(b []byte) (tok []byte, plain, ok bool) {
 	return scanModelTail(b, tailPeek)
 }
@@ -77,18 +77,11 @@ func scanFromStart(b []byte, peek int) (tok []byte, plain, ok bool, from int) {
 		}
 		i = skipSpace(b, i+1)
 		if model {
-			if i >= len(b) || b[i] != '"' {
+			tok, plain, ok := stringValue(b, i)
+			if j := skipSpace(b, i+len(tok)); !ok || j >= len(b) || (b[j] != ',' && b[j] != '}') {
 				return nil, false, false, from
 			}
-			end, esc := skipString(b, i)
-			if end < 0 {
-				return nil, false, false, from
-			}
-			if j := skipSpace(b, end); j >= len(b) || (b[j] != ',' && b[j] != '}') {
-				return nil, false, false, from
-			}
-			tok = b[i:end]
-			return tok, !esc && utf8.Valid(tok[1:len(tok)-1]), true, from
+			return tok, plain, true, from
 		}
 		if !tried && i < len(b) && (b[i] == '[' || b[i] == '{') {
 			tried = true
@@ -121,10 +114,10 @@ func scanFromStart(b []byte, peek int) (tok []byte, plain, ok bool, from int) {
 // b among the members that follow the value starting at b[from], a
 // top-level member's, from the body's end. It takes the last `"model"`, not
 // escaped, after b[from] (and within its last bound bytes, for a bound
-// above 0), and reads it and what follows, forward, as the
-// object's last members, closed at the end of b (but for white space). It
-// tries a few such candidates, and gives up (ok false) when none reads so;
-// the caller then scans on from the start. When the member is found, it and
+// above 0), and reads it and what follows, forward, as the object's last
+// members, closed at the end of b (but for white space). It tries a few
+// such candidates, and gives up (ok false) when none reads so; the caller
+// then scans on from the start. When the member is found, it and
 // everything after it is well-formed: {"model": and the body from tok on
 // make a valid object whose only "model" member is tok. Its value must be a
 // string. (In a valid body, a `"model"` that reads so is a top-level
@@ -183,15 +176,10 @@ func modelToEnd(b []byte, i int) (tok []byte, plain, ok bool) {
 		return nil, false, false
 	}
 	i = skipSpace(b, i+1)
-	if i >= len(b) || b[i] != '"' {
+	if tok, plain, ok = stringValue(b, i); !ok {
 		return nil, false, false // not a string: the scan from the start decides
 	}
-	end, esc := skipString(b, i)
-	if end < 0 {
-		return nil, false, false
-	}
-	tok = b[i:end]
-	for i = skipSpace(b, end); i < len(b) && b[i] == ','; {
+	for i = skipSpace(b, i+len(tok)); i < len(b) && b[i] == ','; {
 		i = skipSpace(b, i+1)
 		if i >= len(b) || b[i] != '"' {
 			return nil, false, false
@@ -211,6 +199,21 @@ func modelToEnd(b []byte, i int) (tok []byte, plain, ok bool) {
 	if i >= len(b) || b[i] != '}' || skipSpace(b, i+1) != len(b) {
 		return nil, false, false
 	}
+	return tok, plain, true
+}
+
+// stringValue returns the JSON string token at b[i], and whether the text
+// between its quotes is the value as it is (no escapes, valid UTF-8); ok is
+// false when b[i:] does not start with a well-formed string.
+func stringValue(b []byte, i int) (tok []byte, plain, ok bool) {
+	if i >= len(b) || b[i] != '"' {
+		return nil, false, false
+	}
+	end, esc := skipString(b, i)
+	if end < 0 {
+		return nil, false, false
+	}
+	tok = b[i:end]
 	return tok, !esc && utf8.Valid(tok[1:len(tok)-1]), true
 }
 
