@@ -2,6 +2,7 @@ package key
 
 import (
 	"bytes"
+	"encoding/binary"
 	"math"
 )
 
@@ -13,25 +14,34 @@ const bytesPerToken = 4
 // The members that declare a request's output cap: max_tokens (OpenAI
 // chat, Anthropic, Mistral, Groq and most compatible APIs),
 // max_completion_tokens (OpenAI's newer chat parameter), max_output_tokens
-// (OpenAI Responses) and maxOutputTokens (Gemini's generationConfig). They
-// are found by their tails, whose first bytes are rare in prompts, so that
-// the vectorized search skips most of a body at once; the head is then
+// (OpenAI Responses) and maxOutputTokens (Gemini's generationConfig), in
+// the order outputCap looks for them. They are found by their tails, whose
+// first bytes are rare in prompts, so that the vectorized search for that
+// byte skips most of a body at once (see indexTail); the head is then
 // checked backwards.
 var capTails = [...]struct {
 	tail  []byte
+	word  uint64 // the tail's first eight bytes, little-endian
 	heads []string
 }{
-	{[]byte(`_tokens"`), []string{`"max`, `"max_completion`, `"max_output`}},
-	{[]byte(`OutputTokens"`), []string{`"max`}},
+	{tail: []byte(`_tokens"`), heads: []string{`"max`, `"max_completion`, `"max_output`}},
+	{tail: []byte(`OutputTokens"`), heads: []string{`"max`}},
+}
+
+func init() {
+	for i := range capTails {
+		capTails[i].word = binary.LittleEndian.Uint64(capTails[i].tail)
+	}
 }
 
 // Cost estimates the tokens a request with this JSON body will be charged
 // against a token limit, as providers reckon it before running the request:
 // its declared output cap plus its prompt, one token for every four bytes
 // of the body. The output cap is the largest number held by a member named
-// max_tokens, max_completion_tokens, max_output_tokens or maxOutputTokens
-// anywhere in the body; a body that declares none is charged its prompt
-// only. Text inside strings is never taken for a member.
+// max_tokens, max_completion_tokens or max_output_tokens anywhere in the
+// body or, in a body with none of those, by one named maxOutputTokens
+// (Gemini's generationConfig); a body that declares none is charged its
+// prompt only. Text inside strings is never taken for a member.
 //
 // Cost does not parse the body: it looks for those names with a vectorized
 // search, an order of magnitude faster than a member-by-member scan. It is
@@ -43,13 +53,18 @@ func Cost(body []byte) int {
 	return n + outputCap(body)
 }
 
-// outputCap returns the largest output cap the body declares, or 0.
+// outputCap returns the largest output cap the body declares, or 0. The
+// camelCase name is looked for only in a body without a snake_case one:
+// APIs use one style or the other, and most bodies then take one pass.
 func outputCap(b []byte) int {
-	best := 0
+	best, found := 0, false
 	for _, c := range capTails {
+		if found {
+			break
+		}
 		tail := c.tail
 		for i := 0; ; {
-			j := bytes.Index(b[i:], tail)
+			j := indexTail(b[i:], tail, c.word)
 			if j < 0 {
 				break
 			}
@@ -58,12 +73,36 @@ func outputCap(b []byte) int {
 			if !hasHead(b[:at], c.heads) {
 				continue
 			}
-			if v, ok := numberAfterName(b[i:]); ok && v > best {
-				best = v
+			if v, ok := numberAfterName(b[i:]); ok {
+				best, found = max(best, v), true
 			}
 		}
 	}
 	return best
+}
+
+// indexTail returns the index of the first tail in b, or -1; word is its
+// first eight bytes. It goes from one of the tail's first byte to the next
+// and compares a word there; in text dense with that byte, it takes
+// bytes.Index for the rest of b.
+func indexTail(b, tail []byte, word uint64) int {
+	for i, fails := 0, 0; ; fails++ {
+		j := bytes.IndexByte(b[i:], tail[0])
+		if j < 0 {
+			return -1
+		}
+		at := i + j
+		if len(b)-at >= len(tail) && binary.LittleEndian.Uint64(b[at:]) == word && bytes.Equal(b[at+8:at+len(tail)], tail[8:]) {
+			return at
+		}
+		i = at + 1
+		if fails > 4+i/64 { // more than one in 64 bytes
+			if k := bytes.Index(b[i:], tail); k >= 0 {
+				return i + k
+			}
+			return -1
+		}
+	}
 }
 
 // hasHead reports whether b ends with one of heads, and that head's opening

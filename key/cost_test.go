@@ -1,6 +1,8 @@
 package key
 
 import (
+	"bytes"
+	"math/rand/v2"
 	"strings"
 	"testing"
 )
@@ -21,6 +23,9 @@ func TestCost(t *testing.T) {
 		{"a name as a value is not a member", `{"model":"m","param":"max_tokens","x":1}`, 0},
 		{"a schema property is not a number", `{"tools":[{"parameters":{"properties":{"max_tokens":{"type":"integer"}}}}],"max_tokens":64}`, 64},
 		{"the largest of several", `{"max_tokens":64,"max_completion_tokens":128}`, 128},
+		{"gemini in snake_case", `{"contents":[],"generation_config":{"max_output_tokens":300}}`, 300},
+		{"one style: beside a snake_case cap, a camelCase one is not read", `{"max_tokens":64,"generationConfig":{"maxOutputTokens":800}}`, 64},
+		{"a snake_case name that holds no number leaves the camelCase one", `{"tools":[{"max_tokens":{}}],"generationConfig":{"maxOutputTokens":800}}`, 800},
 		{"absurd saturates", `{"max_tokens":99999999999999999999}`, 2147483647},
 		{"malformed after the name", `{"max_tokens"`, 0},
 		{"not JSON", `max_tokens=5`, 0},
@@ -34,15 +39,63 @@ func TestCost(t *testing.T) {
 	}
 }
 
+// TestIndexTail checks the search for a cap's tail against bytes.Index, on
+// text sparse and dense with the tail's first byte (snake_case code in a
+// prompt), where it turns to bytes.Index part way.
+func TestIndexTail(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	parts := []string{"_", "__", "_tokens", `_tokens"`, `tokens"`, "O", "Output", `OutputTokens"`, `OutputTokens`, "x", "abcdefghijklmnopqrstuvwxyz", `"`}
+	for n := range 20000 {
+		var b []byte
+		for range rng.IntN(2 + n%200) {
+			b = append(b, parts[rng.IntN(len(parts))]...)
+		}
+		for _, c := range capTails {
+			if got, want := indexTail(b, c.tail, c.word), bytes.Index(b, c.tail); got != want {
+				t.Fatalf("indexTail(%q, %q) = %d, want %d", b, c.tail, got, want)
+			}
+		}
+	}
+}
+
 func FuzzCost(f *testing.F) {
 	f.Add([]byte(`{"max_tokens":512}`))
 	f.Add([]byte(`{"generationConfig":{"maxOutputTokens":8}}`))
 	f.Add([]byte(`"max"max_tokens":`))
+	f.Add([]byte(`{"a":"__ma_x_tokens\"_","max_tokens":5,"b":{"maxOutputTokens":9}}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if c := Cost(b); c < (len(b)+3)/4 {
 			t.Fatalf("Cost = %d, below the prompt estimate", c)
 		}
+		if got, want := outputCap(b), plainOutputCap(b); got != want {
+			t.Fatalf("outputCap(%q) = %d, a plain search finds %d", b, got, want)
+		}
 	})
+}
+
+// plainOutputCap is outputCap as its doc reads, with bytes.Index: every
+// snake_case name, then, if none holds a number, every camelCase one.
+func plainOutputCap(b []byte) int {
+	for _, c := range capTails {
+		best, found := 0, false
+		for i := 0; ; {
+			j := bytes.Index(b[i:], c.tail)
+			if j < 0 {
+				break
+			}
+			at := i + j
+			i = at + len(c.tail)
+			if hasHead(b[:at], c.heads) {
+				if v, ok := numberAfterName(b[i:]); ok {
+					best, found = max(best, v), true
+				}
+			}
+		}
+		if found {
+			return best
+		}
+	}
+	return 0
 }
 
 func BenchmarkCost(b *testing.B) {

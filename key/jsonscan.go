@@ -151,20 +151,39 @@ func modelInTail(b []byte, from, bound int) (tok []byte, plain, ok bool) {
 var modelName = []byte(`"model"`)
 
 // lastModelName returns the index of the last `"model"` in b[floor:end], or
-// -1, going from quote to quote: faster on short tails than bytes.LastIndex,
-// which hashes every byte.
+// -1. It looks for the name's last two bytes, l and its closing quote, eight
+// pairs at a time, from the end: bytes.LastIndex hashes every byte, and a
+// search for quotes alone stops at every string of the messages.
 func lastModelName(b []byte, floor, end int) int {
-	for {
-		q := bytes.LastIndexByte(b[floor:end], '"') // where the name's closing quote would be
-		if q < len(modelName)-1 {
-			return -1
+	lo := floor + len(modelName) - 1 // the lowest a closing quote may be
+	for end > lo {
+		if end-8 < floor || end < 9 {
+			end--
+			if b[end] == '"' && string(b[end-len(modelName)+1:end+1]) == `"model"` {
+				return end - len(modelName) + 1
+			}
+			continue
 		}
-		q += floor
-		if string(b[q-len(modelName)+1:q+1]) == `"model"` {
-			return q - len(modelName) + 1
+		// w[1:] is the word before end, w[:8] the byte before each of its
+		// bytes.
+		w := b[end-9 : end]
+		end -= 8
+		for m := maybeBytes(binary.LittleEndian.Uint64(w[1:]), '"') & maybeBytes(binary.LittleEndian.Uint64(w), 'l'); m != 0; {
+			k := 63 - bits.LeadingZeros64(m)
+			m &^= 1 << k
+			if q := end + k/8; q >= lo && string(b[q-len(modelName)+1:q+1]) == `"model"` {
+				return q - len(modelName) + 1
+			}
 		}
-		end = q
 	}
+	return -1
+}
+
+// maybeBytes returns a word with the high bit set of each byte of x that is
+// c, and perhaps of bytes above one (a borrow): the candidates are checked.
+func maybeBytes(x uint64, c byte) uint64 {
+	y := x ^ uint64(c)*ones
+	return (y - ones) &^ y & highs
 }
 
 // modelToEnd reads what follows a member name "model" ending at b[i]: a
@@ -239,7 +258,16 @@ func unquote(tok []byte) (string, bool) {
 	return s, true
 }
 
+// skipSpace returns the index of the first byte at or after b[i] that is
+// not JSON white space. Most calls find none: that test is inlined.
 func skipSpace(b []byte, i int) int {
+	if i < len(b) && b[i] > ' ' {
+		return i
+	}
+	return skipSpaces(b, i)
+}
+
+func skipSpaces(b []byte, i int) int {
 	for i < len(b) {
 		switch b[i] {
 		case ' ', '\t', '\n', '\r':

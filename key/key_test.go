@@ -408,6 +408,32 @@ func TestModelFromJSONRandom(t *testing.T) {
 	}
 }
 
+// TestLastModelName checks the search for the last "model" from the end,
+// eight bytes at a time, against bytes.LastIndex over every floor and end of
+// generated bodies: names that straddle the bounds and the words, quotes
+// packed together, and non-ASCII bytes beside them.
+func TestLastModelName(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	parts := []string{`"model"`, `"model`, `model"`, `"`, `""`, "m", "x", `\`, "\xff\x80", "é", "abcdefgh"}
+	for range 3000 {
+		var b []byte
+		for range rng.IntN(12) {
+			b = append(b, parts[rng.IntN(len(parts))]...)
+		}
+		for floor := 0; floor <= len(b); floor++ {
+			for end := floor; end <= len(b); end++ {
+				want := bytes.LastIndex(b[floor:end], modelName)
+				if want >= 0 {
+					want += floor
+				}
+				if got := lastModelName(b, floor, end); got != want {
+					t.Fatalf("lastModelName(%q, %d, %d) = %d, want %d", b, floor, end, got, want)
+				}
+			}
+		}
+	}
+}
+
 func genObject(rng *rand.Rand, depth int, top bool) []byte {
 	b := []byte{'{'}
 	for i := range rng.IntN(5) {
