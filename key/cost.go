@@ -82,27 +82,47 @@ func outputCap(b []byte) int {
 }
 
 // indexTail returns the index of the first tail in b, or -1; word is its
-// first eight bytes. It goes from one of the tail's first byte to the next
-// and compares a word there; in text dense with that byte, it takes
-// bytes.Index for the rest of b.
+// first eight bytes. It goes from one of the tail's first byte to the next,
+// rare in prose, and compares a word there. In text dense with that byte
+// (snake_case code) it goes on from one quote to the next, where the tail
+// would end; in text dense with both, it takes bytes.Index for the rest.
 func indexTail(b, tail []byte, word uint64) int {
-	for i, fails := 0, 0; ; fails++ {
+	i, from := 0, 0
+	for fails := 0; fails <= 4+(i-from)/64; fails++ { // one in 64 bytes
 		j := bytes.IndexByte(b[i:], tail[0])
 		if j < 0 {
 			return -1
 		}
-		at := i + j
-		if len(b)-at >= len(tail) && binary.LittleEndian.Uint64(b[at:]) == word && bytes.Equal(b[at+8:at+len(tail)], tail[8:]) {
+		if at := i + j; isTail(b, at, tail, word) {
 			return at
 		}
-		i = at + 1
-		if fails > 4+i/64 { // more than one in 64 bytes
-			if k := bytes.Index(b[i:], tail); k >= 0 {
-				return i + k
-			}
+		i += j + 1
+	}
+	last := len(tail) - 1
+	from = i
+	for fails := 0; fails <= 4+(i-from)/64; fails++ {
+		if i+last >= len(b) {
 			return -1
 		}
+		j := bytes.IndexByte(b[i+last:], tail[last])
+		if j < 0 {
+			return -1
+		}
+		if at := i + j; isTail(b, at, tail, word) {
+			return at
+		}
+		i += j + 1
 	}
+	if k := bytes.Index(b[i:], tail); k >= 0 {
+		return i + k
+	}
+	return -1
+}
+
+// isTail reports whether tail, whose first eight bytes are word, is at
+// b[at:].
+func isTail(b []byte, at int, tail []byte, word uint64) bool {
+	return len(b)-at >= len(tail) && binary.LittleEndian.Uint64(b[at:]) == word && bytes.Equal(b[at+8:at+len(tail)], tail[8:])
 }
 
 // hasHead reports whether b ends with one of heads, and that head's opening

@@ -98,12 +98,32 @@ func plainOutputCap(b []byte) int {
 	return 0
 }
 
+// BenchmarkCost estimates a chat body's cost: prose, and code dense with
+// underscores and quotes (a coding assistant's prompt), whose cap's tail
+// is then looked for by another byte.
 func BenchmarkCost(b *testing.B) {
-	body := chatBody(1<<10, false)
-	body = []byte(strings.Replace(string(body), `"temperature"`, `"max_tokens":256,"temperature"`, 1))
-	b.SetBytes(int64(len(body)))
-	b.ReportAllocs()
-	for range b.N {
-		Cost(body)
+	withCap := func(body []byte) []byte {
+		return []byte(strings.Replace(string(body), `"temperature"`, `"max_tokens":256,"temperature"`, 1))
+	}
+	code := func(size int) []byte {
+		const line = "def read_rows(file_name, max_rows=None):\n    with open(file_name) as f_in:\n        return [r.split(\"\\t\") for r in f_in][:max_rows]\n"
+		content := strings.Repeat(line, max(size/len(line), 1))
+		return withCap([]byte(`{"messages":[{"role":"user","content":"` + content + `"}],"model":"gpt-4o","temperature":0.2}`))
+	}
+	for _, c := range []struct {
+		name string
+		body []byte
+	}{
+		{"prose-1KiB", withCap(chatBody(1<<10, false))},
+		{"code-1KiB", code(1 << 10)},
+		{"code-100KiB", code(100 << 10)},
+	} {
+		b.Run("case:"+c.name, func(b *testing.B) {
+			b.SetBytes(int64(len(c.body)))
+			b.ReportAllocs()
+			for range b.N {
+				Cost(c.body)
+			}
+		})
 	}
 }
