@@ -107,8 +107,14 @@ func (r *replay) keyBodyCopy(req *http.Request, limit int64, f func([]byte) stri
 			return f(r.Bytes())
 		}
 	case *bytes.Reader:
+		if b, ok := unreadOf[[]byte](unsafe.Pointer(r)); ok && int64(len(b)) == n {
+			return f(b)
+		}
 		unread = r
 	case *strings.Reader:
+		if s, ok := unreadOf[string](unsafe.Pointer(r)); ok && int64(len(s)) == n {
+			return f(unsafe.Slice(unsafe.StringData(s), len(s)))
+		}
 		unread = r
 	}
 	bp := keyBufs.Get().(*[]byte)
@@ -117,7 +123,7 @@ func (r *replay) keyBodyCopy(req *http.Request, limit int64, f func([]byte) stri
 		*bp = make([]byte, n+1)
 	}
 	if unread != nil && unread.Len() == int(n) {
-		// The unread bytes, read where they are.
+		// The unread bytes, copied: the reader's layout is not known.
 		b := (*bp)[:n]
 		if got, err := unread.ReadAt(b, unread.Size()-n); got == int(n) && (err == nil || errors.Is(err, io.EOF)) {
 			return f(b)
@@ -155,8 +161,9 @@ var nopCloserType = func() reflect.Type {
 // peekable returns the reader that io.NopCloser wrapped to make body, the
 // way http.NewRequest wraps a *bytes.Buffer, *bytes.Reader or
 // *strings.Reader, or nil for any other body. Its unread bytes are those
-// the first attempt sends: reading them in place (Bytes, ReadAt) spares
-// the GetBody copy that finding the key would otherwise cost.
+// the first attempt sends: reading them where they are (Bytes, unreadOf),
+// or else copying them with ReadAt, spares the GetBody copy that finding
+// the key would otherwise cost.
 func peekable(body io.ReadCloser) io.Reader {
 	if body == nil || nopCloserType == nil || reflect.TypeOf(body) != nopCloserType {
 		return nil
@@ -170,6 +177,50 @@ func peekable(body io.ReadCloser) io.Reader {
 // cost; nopCloserType checks the layout, and this, once at init.)
 func wrapped(body io.ReadCloser) io.Reader {
 	return (*struct{ io.Reader })((*[2]unsafe.Pointer)(unsafe.Pointer(&body))[1]).Reader
+}
+
+// readerLayout is the layout of bytes.Reader and strings.Reader: the bytes
+// or string, and the index of the next byte to read.
+type readerLayout[S []byte | string] struct {
+	s S
+	i int64
+}
+
+// readerLayouts reports whether *bytes.Reader and *strings.Reader are laid
+// out as readerLayout, so that their unread bytes can be read in place
+// (see unreadOf) without the copy ReadAt makes: checked once,
+// by reflect and a round trip.
+var readerLayouts = func() bool {
+	laidOut := func(t, s reflect.Type, offset uintptr) bool {
+		return t.NumField() >= 2 && t.Field(0).Name == "s" && t.Field(0).Type == s && t.Field(0).Offset == 0 &&
+			t.Field(1).Name == "i" && t.Field(1).Type == reflect.TypeFor[int64]() && t.Field(1).Offset == offset
+	}
+	if !laidOut(reflect.TypeFor[bytes.Reader](), reflect.TypeFor[[]byte](), unsafe.Offsetof(readerLayout[[]byte]{}.i)) ||
+		!laidOut(reflect.TypeFor[strings.Reader](), reflect.TypeFor[string](), unsafe.Offsetof(readerLayout[string]{}.i)) {
+		return false
+	}
+	x := []byte("abc")
+	br, sr := bytes.NewReader(x), strings.NewReader("abc")
+	br.ReadByte()
+	sr.ReadByte()
+	v, w := (*readerLayout[[]byte])(unsafe.Pointer(br)), (*readerLayout[string])(unsafe.Pointer(sr))
+	return v.i == 1 && len(v.s) == 3 && &v.s[0] == &x[0] && w.i == 1 && w.s == "abc"
+}()
+
+// unreadOf returns the bytes or the string a *bytes.Reader or a
+// *strings.Reader (r, of the matching kind) has yet to read, in place; ok is
+// false when their layout is not known. What it returns must not be
+// modified: the bytes are the body's (a KeyFunc or CostFunc must not modify
+// them), and a string's may be read-only.
+func unreadOf[S []byte | string](r unsafe.Pointer) (s S, ok bool) {
+	if !readerLayouts {
+		return s, false
+	}
+	v := (*readerLayout[S])(r)
+	if v.i < 0 || v.i > int64(len(v.s)) {
+		return s, false
+	}
+	return v.s[v.i:], true
 }
 
 // maxPooledKeyBody bounds the GetBody copies read to find a request's key.

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"unsafe"
 )
 
 // onlyReader hides everything of a body but Read and Close, as a request
@@ -152,5 +153,30 @@ func TestKeyReadInPlace(t *testing.T) {
 				t.Errorf("keys %+v, want api.example.com/gpt-4o-mini", st.Keys)
 			}
 		})
+	}
+}
+
+// TestUnreadInPlace: the unread bytes of a *bytes.Reader or *strings.Reader
+// are read where they are, as the reader would give them, at its start,
+// part way and at its end. (Should a Go release change the readers'
+// layout, readerLayouts turns this off and the key is read from a copy:
+// this test then says so.)
+func TestUnreadInPlace(t *testing.T) {
+	if !readerLayouts {
+		t.Fatal("bytes.Reader or strings.Reader changed its layout: keys are read from copies")
+	}
+	const text = `{"model":"m"}`
+	for skip := 0; skip <= len(text); skip++ {
+		x := []byte(text)
+		br, sr := bytes.NewReader(x), strings.NewReader(text)
+		io.ReadFull(br, make([]byte, skip))
+		io.ReadFull(sr, make([]byte, skip))
+		b, ok := unreadOf[[]byte](unsafe.Pointer(br))
+		if rest, _ := io.ReadAll(bytes.NewReader(x[skip:])); !ok || string(b) != string(rest) || len(b) > 0 && &b[0] != &x[skip] {
+			t.Errorf("skip %d: unread bytes = %q, %v; want %q, in place", skip, b, ok, rest)
+		}
+		if s, ok := unreadOf[string](unsafe.Pointer(sr)); !ok || s != text[skip:] {
+			t.Errorf("skip %d: unread string = %q, %v; want %q", skip, s, ok, text[skip:])
+		}
 	}
 }
