@@ -2,6 +2,7 @@ package key
 
 import (
 	"bytes"
+	"encoding/base64"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -98,9 +99,9 @@ func plainOutputCap(b []byte) int {
 	return 0
 }
 
-// BenchmarkCost estimates a chat body's cost: prose, and code dense with
-// underscores and quotes (a coding assistant's prompt), whose cap's tail
-// is then looked for by another byte.
+// BenchmarkCost estimates a chat body's cost: prose; code dense with
+// underscores and quotes (a coding assistant's prompt); an inline image. In
+// the last two a cap's tail is soon looked for by another byte.
 func BenchmarkCost(b *testing.B) {
 	withCap := func(body []byte) []byte {
 		return []byte(strings.Replace(string(body), `"temperature"`, `"max_tokens":256,"temperature"`, 1))
@@ -110,6 +111,17 @@ func BenchmarkCost(b *testing.B) {
 		content := strings.Repeat(line, max(size/len(line), 1))
 		return withCap([]byte(`{"messages":[{"role":"user","content":"` + content + `"}],"model":"gpt-4o","temperature":0.2}`))
 	}
+	// An image inline, without a cap: base64 holds the camelCase tail's
+	// first byte once in 64.
+	image := func(size int) []byte {
+		raw := make([]byte, size*3/4)
+		rng := rand.New(rand.NewPCG(7, 8))
+		for i := range raw {
+			raw[i] = byte(rng.Uint32())
+		}
+		return []byte(`{"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/png;base64,` +
+			base64.StdEncoding.EncodeToString(raw) + `"}}]}],"model":"gpt-4o"}`)
+	}
 	for _, c := range []struct {
 		name string
 		body []byte
@@ -117,6 +129,7 @@ func BenchmarkCost(b *testing.B) {
 		{"prose-1KiB", withCap(chatBody(1<<10, false))},
 		{"code-1KiB", code(1 << 10)},
 		{"code-100KiB", code(100 << 10)},
+		{"image-512KiB", image(512 << 10)},
 	} {
 		b.Run("case:"+c.name, func(b *testing.B) {
 			b.SetBytes(int64(len(c.body)))
