@@ -3,6 +3,7 @@ package key
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/json"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -107,7 +108,7 @@ func BenchmarkCost(b *testing.B) {
 		return []byte(strings.Replace(string(body), `"temperature"`, `"max_tokens":256,"temperature"`, 1))
 	}
 	code := func(size int) []byte {
-		const line = "def read_rows(file_name, max_rows=None):\n    with open(file_name) as f_in:\n        return [r.split(\"\\t\") for r in f_in][:max_rows]\n"
+		const line = `def read_rows(file_name, max_rows=None):\n    with open(file_name) as f_in:\n        return [r.split(\"\\t\") for r in f_in][:max_rows]\n`
 		content := strings.Repeat(line, max(size/len(line), 1))
 		return withCap([]byte(`{"messages":[{"role":"user","content":"` + content + `"}],"model":"gpt-4o","temperature":0.2}`))
 	}
@@ -131,6 +132,9 @@ func BenchmarkCost(b *testing.B) {
 		{"code-100KiB", code(100 << 10)},
 		{"image-512KiB", image(512 << 10)},
 	} {
+		if !json.Valid(c.body) {
+			b.Fatalf("%s: not JSON", c.name)
+		}
 		b.Run("case:"+c.name, func(b *testing.B) {
 			b.SetBytes(int64(len(c.body)))
 			b.ReportAllocs()
