@@ -78,8 +78,8 @@ func prepareBody(req *http.Request, limit int64) (replay, error) {
 // keyBody calls f with the body bytes a KeyFunc may look at: the buffer, the
 // unread bytes of the reader http.NewRequest wrapped (see peekable), or a
 // GetBody copy read into a pooled buffer; f gets nil when the body is
-// absent, not replayable or larger than limit. The bytes are only valid
-// during f.
+// absent, not replayable or larger than limit, or when a copy would be
+// larger than maxPooledKeyBody. The bytes are only valid during f.
 func (r *replay) keyBody(req *http.Request, limit int64, f func([]byte) string) string {
 	switch r.mode {
 	case buffered, oneShot:
@@ -93,8 +93,8 @@ func (r *replay) keyBody(req *http.Request, limit int64, f func([]byte) string) 
 // keyBodyCopy is keyBody for a body with GetBody.
 func (r *replay) keyBodyCopy(req *http.Request, limit int64, f func([]byte) string) string {
 	n := req.ContentLength
-	if n < 0 || n > limit || n > maxPooledKeyBody {
-		return f(nil) // unknown or large: not worth a copy per request
+	if n < 0 || n > limit {
+		return f(nil) // unknown, or larger than a body is buffered
 	}
 	var unread interface {
 		io.ReaderAt
@@ -116,6 +116,9 @@ func (r *replay) keyBodyCopy(req *http.Request, limit int64, f func([]byte) stri
 			return f(unsafe.Slice(unsafe.StringData(s), len(s)))
 		}
 		unread = r
+	}
+	if n > maxPooledKeyBody {
+		return f(nil) // not worth a copy per request
 	}
 	bp := keyBufs.Get().(*[]byte)
 	defer keyBufs.Put(bp)
@@ -223,7 +226,9 @@ func unreadOf[S []byte | string](r unsafe.Pointer) (s S, ok bool) {
 	return v.s[v.i:], true
 }
 
-// maxPooledKeyBody bounds the GetBody copies read to find a request's key.
+// maxPooledKeyBody bounds the copies read to find a request's key (the
+// bodies read in place are bounded by the buffer limit alone, as buffered
+// ones are).
 const maxPooledKeyBody = 1 << 20
 
 var keyBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"unsafe"
+
+	"github.com/rebound-http/rebound/retry"
 )
 
 // onlyReader hides everything of a body but Read and Close, as a request
@@ -178,5 +180,52 @@ func TestUnreadInPlace(t *testing.T) {
 		if s, ok := unreadOf[string](unsafe.Pointer(sr)); !ok || s != text[skip:] {
 			t.Errorf("skip %d: unread string = %q, %v; want %q", skip, s, ok, text[skip:])
 		}
+	}
+}
+
+// TestLargeBodyKeyedInPlace: a body over maxPooledKeyBody that
+// http.NewRequest wrapped is keyed by its model, read in place, up to the
+// buffer limit; one that would need a GetBody copy is keyed by its host.
+func TestLargeBodyKeyedInPlace(t *testing.T) {
+	big := `{"messages":[{"role":"user","content":"` + strings.Repeat("a", maxPooledKeyBody) + `"}],"model":"m-big"}`
+	for _, c := range []struct {
+		name    string
+		body    func() io.Reader
+		limit   int64
+		wantKey string
+	}{
+		{"bytes.Reader", func() io.Reader { return bytes.NewReader([]byte(big)) }, 0, "api.example.com/m-big"},
+		{"strings.Reader", func() io.Reader { return strings.NewReader(big) }, 0, "api.example.com/m-big"},
+		{"bytes.Buffer", func() io.Reader { return bytes.NewBufferString(big) }, 0, "api.example.com/m-big"},
+		{"over the buffer limit", func() io.Reader { return strings.NewReader(big) }, maxPooledKeyBody, "api.example.com"},
+		{"another reader", func() io.Reader { return &onlyReader{r: strings.NewReader(big)} }, 0, "api.example.com"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			tr := New(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+				io.Copy(io.Discard, r.Body)
+				r.Body.Close()
+				return &http.Response{StatusCode: 200, Header: http.Header{}, Body: http.NoBody, Request: r}, nil
+			}), WithRetry(retry.Policy{MaxBodyBuffer: c.limit}))
+			req, err := http.NewRequest(http.MethodPost, "http://api.example.com/v1/chat/completions", c.body())
+			if err != nil {
+				t.Fatal(err)
+			}
+			copies := 0
+			if req.GetBody == nil {
+				req.ContentLength = int64(len(big))
+				req.GetBody = func() (io.ReadCloser, error) { copies++; return io.NopCloser(strings.NewReader(big)), nil }
+			}
+			resp, err := tr.RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if copies != 0 {
+				t.Errorf("%d GetBody copies, want none", copies)
+			}
+			if st := tr.Stats(); len(st.Keys) != 1 || st.Keys[0].Key != c.wantKey {
+				t.Errorf("keys %+v, want %s", st.Keys, c.wantKey)
+			}
+		})
 	}
 }
