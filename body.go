@@ -96,11 +96,6 @@ func (r *replay) keyBodyCopy(req *http.Request, limit int64, f func([]byte) stri
 	if n < 0 || n > limit {
 		return f(nil) // unknown, or larger than a body is buffered
 	}
-	var unread interface {
-		io.ReaderAt
-		Len() int
-		Size() int64
-	}
 	switch r := peekable(req.Body).(type) {
 	case *bytes.Buffer:
 		if int64(r.Len()) == n {
@@ -110,12 +105,10 @@ func (r *replay) keyBodyCopy(req *http.Request, limit int64, f func([]byte) stri
 		if b, ok := unreadOf[[]byte](unsafe.Pointer(r)); ok && int64(len(b)) == n {
 			return f(b)
 		}
-		unread = r
 	case *strings.Reader:
 		if s, ok := unreadOf[string](unsafe.Pointer(r)); ok && int64(len(s)) == n {
 			return f(unsafe.Slice(unsafe.StringData(s), len(s)))
 		}
-		unread = r
 	}
 	if n > maxPooledKeyBody {
 		return f(nil) // not worth a copy per request
@@ -124,13 +117,6 @@ func (r *replay) keyBodyCopy(req *http.Request, limit int64, f func([]byte) stri
 	defer keyBufs.Put(bp)
 	if int64(cap(*bp)) < n+1 {
 		*bp = make([]byte, n+1)
-	}
-	if unread != nil && unread.Len() == int(n) {
-		// The unread bytes, copied: the reader's layout is not known.
-		b := (*bp)[:n]
-		if got, err := unread.ReadAt(b, unread.Size()-n); got == int(n) && (err == nil || errors.Is(err, io.EOF)) {
-			return f(b)
-		}
 	}
 	rc, err := req.GetBody()
 	if err != nil {
@@ -164,9 +150,8 @@ var nopCloserType = func() reflect.Type {
 // peekable returns the reader that io.NopCloser wrapped to make body, the
 // way http.NewRequest wraps a *bytes.Buffer, *bytes.Reader or
 // *strings.Reader, or nil for any other body. Its unread bytes are those
-// the first attempt sends: reading them where they are (Bytes, unreadOf),
-// or else copying them with ReadAt, spares the GetBody copy that finding
-// the key would otherwise cost.
+// the first attempt sends: reading them where they are (Bytes, unreadOf)
+// spares the GetBody copy that finding the key would otherwise cost.
 func peekable(body io.ReadCloser) io.Reader {
 	if body == nil || nopCloserType == nil || reflect.TypeOf(body) != nopCloserType {
 		return nil
@@ -191,8 +176,8 @@ type readerLayout[S []byte | string] struct {
 
 // readerLayouts reports whether *bytes.Reader and *strings.Reader are laid
 // out as readerLayout, so that their unread bytes can be read in place
-// (see unreadOf) without the copy ReadAt makes: checked once,
-// by reflect and a round trip.
+// (see unreadOf): checked once, by reflect and a round trip. Should a Go
+// release change it, the key is read from a GetBody copy.
 var readerLayouts = func() bool {
 	laidOut := func(t, s reflect.Type, offset uintptr) bool {
 		return t.NumField() >= 2 && t.Field(0).Name == "s" && t.Field(0).Type == s && t.Field(0).Offset == 0 &&

@@ -165,7 +165,7 @@ func TestKeyReadInPlace(t *testing.T) {
 // this test then says so.)
 func TestUnreadInPlace(t *testing.T) {
 	if !readerLayouts {
-		t.Fatal("bytes.Reader or strings.Reader changed its layout: keys are read from copies")
+		t.Fatal("bytes.Reader or strings.Reader changed its layout: keys are read from GetBody copies")
 	}
 	const text = `{"model":"m"}`
 	for skip := 0; skip <= len(text); skip++ {
