@@ -72,10 +72,12 @@ const (
 
 // lane is the quota of one kind, requests or tokens, of one key.
 type lane struct {
-	inflight atomic.Int64 // requests or tokens sent and not answered, while tracked
 	// sent counts the requests or tokens sent while tracked: what was sent
 	// after an answer's own request is what its headers cannot count.
-	sent atomic.Int64
+	// answered counts those of them answered (or given up): what is in
+	// flight is the difference (see inflight), so that a call counts
+	// itself once in each.
+	sent, answered atomic.Int64
 	// queued counts the requests or tokens given a slot to come and not yet
 	// sent.
 	queued atomic.Int64
@@ -239,13 +241,17 @@ func (q *quota) sending(r *quotaReservation, now time.Time) {
 	}
 	r.counted, r.sentAt = true, now.UnixNano()
 	r.unqueue(q)
-	q.req.inflight.Add(1)
 	r.seqReq = q.req.sent.Add(1)
 	if r.want > 0 && q.tokTracked.Load() {
 		r.cost = r.want
-		q.tok.inflight.Add(r.cost)
 		r.seqTok = q.tok.sent.Add(r.cost)
 	}
+}
+
+// inflight returns the requests or tokens sent and not yet answered, while
+// tracked. (Read apart, the two counts may be off by a call in flight.)
+func (l *lane) inflight() int64 {
+	return max(l.sent.Load()-l.answered.Load(), 0)
 }
 
 // unqueue takes r's request and tokens out of the lanes' queued counts.
@@ -540,11 +546,11 @@ func burstOf(avail int64) int {
 // and gives its slots back while no later one was given.
 func (q *quota) done(r *quotaReservation) {
 	if r.counted {
-		q.req.inflight.Add(-1)
+		q.req.answered.Add(1)
 		r.counted = false
 	}
 	if r.cost > 0 {
-		q.tok.inflight.Add(-r.cost)
+		q.tok.answered.Add(r.cost)
 		r.cost = 0
 	}
 }
@@ -552,12 +558,11 @@ func (q *quota) done(r *quotaReservation) {
 func (q *quota) cancel(r *quotaReservation) {
 	r.unqueue(q)
 	if r.counted {
-		q.req.sent.Add(-1)
+		q.req.sent.Add(-1) // neither sent nor in flight
 	}
 	if r.cost > 0 {
 		q.tok.sent.Add(-r.cost)
 	}
-	q.done(r)
 	if r.tatReq != 0 || r.tatTok != 0 || r.nextReq != 0 || r.nextTok != 0 {
 		q.mu.Lock()
 		q.req.giveBack(r.tatReq, 1, r.nextReq, r.genReq)
@@ -634,7 +639,7 @@ func (t *Ticket) Observe(qt classify.Quota, at time.Time, refused bool) {
 		if counted {
 			return max(l.sent.Load()-seq, 0)
 		}
-		return max(l.inflight.Load(), 0)
+		return l.inflight()
 	}
 	for _, x := range [...]struct {
 		l       *lane
@@ -732,7 +737,7 @@ func (t *Ticket) Observe(qt classify.Quota, at time.Time, refused bool) {
 			l.paced = false // nothing to spread over
 			continue
 		}
-		if limit := l.limit; limit > 0 && float64(avail) < quotaFar*float64(limit) || avail < 4*max(l.inflight.Load(), 1) {
+		if limit := l.limit; limit > 0 && float64(avail) < quotaFar*float64(limit) || avail < 4*max(l.inflight(), 1) {
 			far = false
 		}
 		end := endOf(w.Reset).UnixNano()

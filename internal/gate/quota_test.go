@@ -160,7 +160,7 @@ func TestInFlightCountsAgainstWhatIsLeft(t *testing.T) {
 	for i := range inflight {
 		s.Report(&inflight[i].Ticket, ok200, nil, false, c.now)
 	}
-	if n := g.quota.req.inflight.Load(); n != 0 {
+	if n := g.quota.req.inflight(); n != 0 {
 		t.Fatalf("%d still counted in flight after every answer", n)
 	}
 }
@@ -210,16 +210,16 @@ func TestTokensAreCostedAndBounded(t *testing.T) {
 	}
 	// The one sent is in flight; the one waiting for its slot only once
 	// it is sent.
-	if n := g.quota.tok.inflight.Load(); n != 2000 {
+	if n := g.quota.tok.inflight(); n != 2000 {
 		t.Fatalf("tokens in flight %d, want 2000", n)
 	}
 	b.Ticket.Sending(c.now)
-	if n := g.quota.tok.inflight.Load(); n != 4000 {
+	if n := g.quota.tok.inflight(); n != 4000 {
 		t.Fatalf("tokens in flight %d after the second is sent, want 4000", n)
 	}
 	s.Cancel(&b.Ticket, c.now)
 	s.Report(&a.Ticket, ok200, nil, false, c.now)
-	if n := g.quota.tok.inflight.Load(); n != 0 {
+	if n := g.quota.tok.inflight(); n != 0 {
 		t.Fatalf("tokens in flight %d after the answer and the cancel, want 0", n)
 	}
 	// A call larger than the whole window can never go: refused at once.
