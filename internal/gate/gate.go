@@ -641,7 +641,7 @@ func (s *Set) Cancel(t *Ticket, now time.Time) {
 	t.pace.cancel(now)
 	t.pace = paceReservation{}
 	if t.g != nil {
-		t.g.quota.cancel(&t.quota)
+		t.g.quota.cancel(&t.quota, now)
 	}
 	if t.retry {
 		s.budget.Refund(now)

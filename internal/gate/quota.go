@@ -81,6 +81,8 @@ type lane struct {
 	// queued counts the requests or tokens given a slot to come and not yet
 	// sent.
 	queued atomic.Int64
+	// word holds tat while the quota's view is published (see quotafast.go).
+	word atomic.Uint64
 
 	// Under quota.mu:
 	// The schedule, a token bucket of burst units refilled one unit per
@@ -162,9 +164,19 @@ type quota struct {
 	// until capacityTTL (Unix ns): read without the lock on every
 	// admission of a costed request.
 	capacity, capacityTTL atomic.Int64
+	// view, while published, lets calls take their slots without mu
+	// (see quotafast.go).
+	view atomic.Pointer[quotaView]
 
 	mu sync.Mutex
 	at time.Time // when the last quota was read
+	// fastFar is set while the last quota read was far from spent: only
+	// then is a view published. lastView is the view published last, and
+	// fastGen its gen.
+	fastFar  bool
+	lastView *quotaView
+	fastGen  uint64
+	noFast   bool // tests: never publish a view
 	// shareOwn and shareAll are the smoothed requests sent and counted per
 	// stretch (see learnShare).
 	shareOwn, shareAll float64
@@ -225,7 +237,7 @@ func (s *Set) CostWanted(g *Gate) bool {
 // q.tracked must be set.
 func (q *quota) reserve(now time.Time, cost, fit int64) quotaReservation {
 	r := quotaReservation{want: cost}
-	if q.paced.Load() {
+	if q.paced.Load() && !q.reserveFast(now.UnixNano(), cost, &r) {
 		q.reserveSlots(now, cost, fit, &r)
 	}
 	if r.delay < quotaSlack && !r.late && r.reset == 0 {
@@ -280,9 +292,10 @@ func (t *Ticket) Sending(now time.Time) {
 }
 
 func (q *quota) reserveSlots(now time.Time, cost, fit int64, r *quotaReservation) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
 	n := now.UnixNano()
+	q.mu.Lock()
+	q.closeFast()
+	defer q.openUnlock(n)
 	q.req.renew(now)
 	q.tok.renew(now)
 	// Both lanes' slots are found before either is taken: a call that must
@@ -555,7 +568,7 @@ func (q *quota) done(r *quotaReservation) {
 	}
 }
 
-func (q *quota) cancel(r *quotaReservation) {
+func (q *quota) cancel(r *quotaReservation, now time.Time) {
 	r.unqueue(q)
 	if r.counted {
 		q.req.sent.Add(-1) // neither sent nor in flight
@@ -565,9 +578,10 @@ func (q *quota) cancel(r *quotaReservation) {
 	}
 	if r.tatReq != 0 || r.tatTok != 0 || r.nextReq != 0 || r.nextTok != 0 {
 		q.mu.Lock()
+		q.closeFast()
 		q.req.giveBack(r.tatReq, 1, r.nextReq, r.genReq)
 		q.tok.giveBack(r.tatTok, r.took, r.nextTok, r.genTok)
-		q.mu.Unlock()
+		q.openUnlock(now.UnixNano())
 	}
 	*r = quotaReservation{}
 }
@@ -610,7 +624,8 @@ func (t *Ticket) Observe(qt classify.Quota, at time.Time, refused bool) {
 	t.quotaRefused = refused && (qt.Requests.Known && qt.Requests.Remaining <= 0 ||
 		qt.Tokens.Known && qt.Tokens.Remaining < max(t.quota.want, 1))
 	q.mu.Lock()
-	defer q.mu.Unlock()
+	q.closeFast()
+	defer q.openUnlock(at.UnixNano())
 	if !q.tracked.Load() {
 		q.tracked.Store(true) // what is sent is counted from the next admission on
 	}
@@ -781,6 +796,14 @@ func (t *Ticket) Observe(qt classify.Quota, at time.Time, refused bool) {
 		next = at.Add(quotaSample).UnixNano()
 	}
 	q.next.Store(next)
+	q.fastFar = far
+}
+
+// openUnlock publishes the quota's view at n, when it may be (openFast),
+// and unlocks q.mu.
+func (q *quota) openUnlock(n int64) {
+	q.openFast(n)
+	q.mu.Unlock()
 }
 
 // refill paces a lane whose quota refills as what it is, a bucket: limit
