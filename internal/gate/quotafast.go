@@ -134,10 +134,7 @@ func (q *quota) closeFast() {
 		return
 	}
 	q.view.Store(nil)
-	for _, x := range [...]struct {
-		l  *lane
-		lv *laneView
-	}{{&q.req, &v.req}, {&q.tok, &v.tok}} {
+	for _, x := range q.viewed(v) {
 		w := x.l.word.Swap(fastClosed << fastOffBits)
 		if x.lv.paced && w>>fastOffBits == v.gen {
 			x.l.tat = max(v.base+int64(w&fastOffMask), x.l.tat)
@@ -158,10 +155,7 @@ func (q *quota) openFast(n int64) {
 	if last := q.lastView; last != nil && n-last.base < fastOffMask/2 {
 		v.base = last.base
 	}
-	for _, x := range [...]struct {
-		l  *lane
-		lv *laneView
-	}{{&q.req, &v.req}, {&q.tok, &v.tok}} {
+	for _, x := range q.viewed(&v) {
 		l := x.l
 		switch {
 		case !l.paced && l.until == 0:
@@ -179,16 +173,25 @@ func (q *quota) openFast(n int64) {
 	if p == nil || p.base != v.base || p.req != v.req || p.tok != v.tok {
 		q.fastGen = (q.fastGen + 1) % fastClosed
 		v.gen = q.fastGen
-		p = &v
+		p = new(quotaView)
+		*p = v // (v stays on the stack when the last view is published again)
 		q.lastView = p
 	}
-	for _, x := range [...]struct {
-		l  *lane
-		lv *laneView
-	}{{&q.req, &p.req}, {&q.tok, &p.tok}} {
+	for _, x := range q.viewed(p) {
 		if x.lv.paced {
 			x.l.word.Store(p.gen<<fastOffBits | uint64(max(x.l.tat-p.base, 0)))
 		}
 	}
 	q.view.Store(p)
+}
+
+// viewedLane is a lane and a view's of it.
+type viewedLane struct {
+	l  *lane
+	lv *laneView
+}
+
+// viewed pairs q's lanes with v's views of them.
+func (q *quota) viewed(v *quotaView) [2]viewedLane {
+	return [2]viewedLane{{&q.req, &v.req}, {&q.tok, &v.tok}}
 }

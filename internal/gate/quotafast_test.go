@@ -292,3 +292,25 @@ func TestFastSlotsKeepWithinWhatIsLeft(t *testing.T) {
 		t.Fatalf("a call went at once with nothing left: %+v", fast)
 	}
 }
+
+// TestFastViewIsPublishedAgainWithoutAllocating: calls that wait for their
+// slots take them under the lock, and publish the view again after; where
+// nothing it holds changed, that costs no allocation.
+func TestFastViewIsPublishedAgainWithoutAllocating(t *testing.T) {
+	c := newClock()
+	s := newSet(t, c, Config{})
+	g := s.Get("h/m", c.now)
+	observe(t, s, g, c.now, classify.Quota{Requests: told(3000, 3000, time.Minute)})
+	for range int(math.Round(g.quota.req.burst)) {
+		s.Admit(g, c.now, Request{Attempt: 1}) // the burst, at once
+	}
+	v := g.quota.view.Load()
+	allocs := testing.AllocsPerRun(100, func() {
+		if a := s.Admit(g, c.now, Request{Attempt: 1, Deadline: c.In(time.Hour)}); a.Verdict != Send || a.Delay == 0 {
+			t.Fatalf("after the burst: %+v, want a wait for a slot", a)
+		}
+	})
+	if allocs != 0 || g.quota.view.Load() != v {
+		t.Fatalf("%v allocations per waiting call, view published again: %v; want none, the same view", allocs, g.quota.view.Load() == v)
+	}
+}
