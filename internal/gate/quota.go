@@ -47,7 +47,8 @@ import (
 //
 // Headers are read on every response, success included, but only once per
 // quotaSample while the quota is far from spent, so the cost is paid about
-// once per quotaSample per key under load.
+// once per quotaSample per key under load; meanwhile a call whose slot
+// comes at once takes it without the lock (see quotafast.go).
 const (
 	quotaSample = 10 * time.Millisecond
 	// quotaSlack is the shortest wait the told quota imposes: a call due
