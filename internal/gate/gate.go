@@ -178,7 +178,7 @@ type Gate struct {
 	recovering atomic.Bool
 	window     int32           // recovery: how many calls may be in flight
 	inflight   int32           // recovery: how many are
-	queue      []chan struct{} // recovery: the callers waiting for a slot, first first
+	queue      []waiter        // recovery: the callers waiting for a slot, first first
 	ssthresh   int32           // recovery: past it the window grows by one per window of successes
 	acked      int32           // recovery: successes since the window last grew, past ssthresh
 	minLat     time.Duration   // recovery: the fastest answer since it began
@@ -247,7 +247,7 @@ func (s *Set) breakerChanged(key string, from, to breaker.State) {
 			}
 		}
 		g.wakeLocked()
-		g.wakeQueueLocked()
+		g.wakeQueueLocked(s.now())
 		g.mu.Unlock()
 		if !raise.IsZero() {
 			s.raise(openPrefix, g, raise) // without g.mu: the fleet's answer may come at once
@@ -571,23 +571,41 @@ func (s *Set) recoverySlot(g *Gate, now time.Time, r Request, t *Ticket) (Admiss
 		}
 	}
 	wake := make(chan struct{})
-	g.queue = append(g.queue, wake)
+	g.queue = append(g.queue, waiter{wake: wake, until: now.Add(wait).UnixNano()})
 	return Admission{Verdict: Wait, Delay: wait, Wake: wake, Cause: Recovery}, false
 }
 
-// wakeQueueLocked wakes the callers waiting for a recovery slot: as many as
-// there are free slots, first come first, or all of them once the recovery
-// is over. A woken caller that has gone meanwhile leaves its slot to the
-// next to ask. g.mu must be held.
-func (g *Gate) wakeQueueLocked() {
-	n := len(g.queue)
+// wakeQueueLocked wakes, at now, the callers waiting for a recovery slot:
+// as many as there are free slots, first come first, or all of them once
+// the recovery is over. A woken caller that has gone meanwhile leaves its
+// slot to the next to ask. g.mu must be held.
+func (g *Gate) wakeQueueLocked(now time.Time) {
+	// A caller whose wait has ended no longer waits on its channel: it has
+	// asked again (and waits on a new one) or given up. Woken, it would
+	// take the slot of one still waiting, and under a long overload the
+	// queue would grow by every wait that ended.
+	live := g.queue[:0]
+	for _, w := range g.queue {
+		if w.until > now.UnixNano() {
+			live = append(live, w)
+		}
+	}
+	clear(g.queue[len(live):])
+	n := len(live)
 	if g.recovering.Load() {
 		n = min(n, int(max(g.window-g.inflight, 0)))
 	}
-	for _, c := range g.queue[:n] {
-		close(c)
+	for _, w := range live[:n] {
+		close(w.wake)
 	}
-	g.queue = append(g.queue[:0], g.queue[n:]...)
+	g.queue = append(live[:0], live[n:]...)
+}
+
+// waiter is a caller waiting for a recovery slot: closing wake wakes it,
+// and it waits until until (Unix ns) at most.
+type waiter struct {
+	wake  chan struct{}
+	until int64
 }
 
 // releaseSlot gives t's recovery slot back. As in TCP, each success widens
@@ -603,7 +621,10 @@ func (s *Set) releaseSlot(t *Ticket, o breaker.Outcome, lat time.Duration) {
 	g := t.g
 	g.mu.Lock()
 	g.inflight--
-	if lat > 0 && (g.minLat == 0 || lat < g.minLat) {
+	if o == breaker.Success && lat > 0 && (g.minLat == 0 || lat < g.minLat) {
+		// Only an answer tells the upstream's time: an attempt cut short by
+		// its caller's deadline, or a transport error, would set a floor
+		// no answer reaches, and the window would never widen again.
 		g.minLat = lat
 	}
 	switch o {
@@ -620,7 +641,7 @@ func (s *Set) releaseSlot(t *Ticket, o breaker.Outcome, lat time.Duration) {
 		g.window = max(s.probes, g.window/2)
 		g.ssthresh = g.window
 	}
-	g.wakeQueueLocked()
+	g.wakeQueueLocked(s.now())
 	if g.recovering.Load() && len(g.queue) == 0 && g.inflight < g.window/2 {
 		g.recovering.Store(false) // no backlog, and the window no longer binds: recovered
 	}

@@ -1,6 +1,7 @@
 package gate
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"testing"
@@ -385,4 +386,90 @@ func TestThrottled(t *testing.T) {
 			t.Errorf("Throttled(%+v) = %v, want %v", c.d, got, c.want)
 		}
 	}
+}
+
+// closeAfterProbes trips g's breaker (MinRequests 1, OpenTimeout 1 ms,
+// HalfOpenProbes 2), sends its two probes once it is half-open, and reports
+// them good: the breaker closes, and the gate is recovering with a window
+// of two.
+func closeAfterProbes(t *testing.T, s *Set, g *Gate, c *clock) {
+	t.Helper()
+	trip(t, s, g, c)
+	var probes []Admission
+	for wall := time.Now().Add(5 * time.Second); len(probes) < 2; {
+		c.Advance(time.Millisecond)
+		if a := s.Admit(g, c.now, Request{Attempt: 1, Deadline: c.In(time.Hour)}); a.Verdict == Send {
+			probes = append(probes, a)
+		}
+		if time.Now().After(wall) {
+			t.Fatal("the breaker never let probes through")
+		}
+	}
+	for i := range probes {
+		s.Report(&probes[i].Ticket, ok200, nil, false, time.Time{})
+	}
+	if !g.recovering.Load() {
+		t.Fatal("not recovering once the probes succeeded")
+	}
+}
+
+// TestRecoveryWindowIsWidenedByAnswersOnly: an attempt of the recovery cut
+// short by its caller's deadline says nothing of how fast the upstream
+// answers. Taken for its fastest answer, it made every real answer look
+// queued, and the window never widened again (under an overload, the
+// gate stayed recovering to the end, its queue growing).
+func TestRecoveryWindowIsWidenedByAnswersOnly(t *testing.T) {
+	c := newClock()
+	s := newSet(t, c, Config{Breaker: breaker.Settings{MinRequests: 1, OpenTimeout: time.Millisecond, HalfOpenProbes: 2}})
+	g := s.Get("h/m", c.now)
+	closeAfterProbes(t, s, g, c)
+	cut := s.Admit(g, c.now, Request{Attempt: 1, Deadline: c.In(time.Hour)})
+	answered := s.Admit(g, c.now, Request{Attempt: 1, Deadline: c.In(time.Hour)})
+	if cut.Verdict != Send || answered.Verdict != Send || !cut.Ticket.Timed() {
+		t.Fatalf("recovery slots: %+v, %+v, want both sent, timed", cut, answered)
+	}
+	// Cut short after 5 ms by its caller; the other answered in 40 ms.
+	s.Report(&cut.Ticket, classify.Decision{}, context.DeadlineExceeded, true, c.In(5*time.Millisecond))
+	s.Report(&answered.Ticket, ok200, nil, false, c.In(40*time.Millisecond))
+	g.mu.Lock()
+	window, minLat := g.window, g.minLat
+	g.mu.Unlock()
+	if window != 3 || minLat != 40*time.Millisecond {
+		t.Fatalf("window %d, fastest answer %v; want 3 (widened by the answer), 40ms", window, minLat)
+	}
+}
+
+// TestRecoveryWakesOnlyCallersStillWaiting: a caller whose wait for a
+// recovery slot has ended (it asked again, or gave up) is not woken for a
+// slot that comes free: the next still waiting is.
+func TestRecoveryWakesOnlyCallersStillWaiting(t *testing.T) {
+	c := newClock()
+	s := newSet(t, c, Config{Breaker: breaker.Settings{MinRequests: 1, OpenTimeout: time.Millisecond, HalfOpenProbes: 2}})
+	g := s.Get("h/m", c.now)
+	closeAfterProbes(t, s, g, c)
+	var out []Admission
+	for range 2 {
+		out = append(out, s.Admit(g, c.now, Request{Attempt: 1, Deadline: c.In(time.Hour)}))
+	}
+	gone := s.Admit(g, c.now, Request{Attempt: 1, Deadline: c.In(time.Hour)})
+	if gone.Verdict != Wait || gone.Cause != Recovery {
+		t.Fatalf("window full: %+v, want Wait (recovery)", gone)
+	}
+	c.Advance(gone.Delay) // its wait is over: it no longer listens
+	waiting := s.Admit(g, c.now, Request{Attempt: 1, Deadline: c.In(time.Hour)})
+	if waiting.Verdict != Wait || waiting.Cause != Recovery {
+		t.Fatalf("window still full: %+v, want Wait (recovery)", waiting)
+	}
+	s.Report(&out[0].Ticket, ok200, nil, false, time.Time{})
+	select {
+	case <-waiting.Wake:
+	default:
+		t.Fatal("the caller still waiting was not woken for the slot that came free")
+	}
+	select {
+	case <-gone.Wake:
+		t.Fatal("a caller whose wait had ended was woken")
+	default:
+	}
+	s.Report(&out[1].Ticket, ok200, nil, false, time.Time{})
 }
