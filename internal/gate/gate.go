@@ -176,12 +176,12 @@ type Gate struct {
 	changed    chan struct{}
 	openUntil  time.Time // on the Set's clock, while the breaker is open
 	recovering atomic.Bool
-	window     int32           // recovery: how many calls may be in flight
-	inflight   int32           // recovery: how many are
-	queue      []waiter        // recovery: the callers waiting for a slot, first first
-	ssthresh   int32           // recovery: past it the window grows by one per window of successes
-	acked      int32           // recovery: successes since the window last grew, past ssthresh
-	minLat     time.Duration   // recovery: the fastest answer since it began
+	window     int32         // recovery: how many calls may be in flight
+	inflight   int32         // recovery: how many are
+	queue      []waiter      // recovery: the callers waiting for a slot, first first
+	ssthresh   int32         // recovery: past it the window grows by one per window of successes
+	acked      int32         // recovery: successes since the window last grew, past ssthresh
+	minLat     time.Duration // recovery: the fastest answer since it began
 
 	// The calls waiting for the fleet's limits, first first, and when the
 	// fleet's limits said the next slot comes (Unix ns); fleetWaiting is
