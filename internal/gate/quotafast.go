@@ -15,7 +15,9 @@ import (
 // takes the tats back into the lanes (and stops the calls taking them), and
 // openFast publishes them again when the quota is still far from spent. A
 // slot taken without the lock is the one the lock would have given:
-// TestFastSlotsAreTheLockedOnes compares the two.
+// TestFastSlotsAreTheLockedOnes compares the two. (Where both lanes are
+// paced and the second has no slot at once, the first's is given back
+// while no later one was taken, as Cancel gives slots back.)
 const (
 	fastOffBits = 44 // ns: 4.8 hours of schedule past the base
 	fastOffMask = 1<<fastOffBits - 1
