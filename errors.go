@@ -7,6 +7,7 @@ import (
 
 	"github.com/rebound-http/rebound/breaker"
 	"github.com/rebound-http/rebound/classify"
+	"github.com/rebound-http/rebound/internal/secret"
 	"github.com/rebound-http/rebound/ratelimit"
 )
 
@@ -65,6 +66,8 @@ type Error struct {
 	Reason Reason
 	// Err is the cause.
 	Err error
+
+	secrets []string // the request's credentials, kept out of the text
 }
 
 // Error describes the failure, with secrets redacted.
@@ -102,7 +105,7 @@ func (e *Error) Error() string {
 		b.WriteString(": ")
 	}
 	b.WriteString(cause)
-	return classify.Redact(b.String())
+	return classify.Redact(secret.Scrub(b.String(), e.secrets))
 }
 
 // Unwrap returns the cause.

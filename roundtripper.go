@@ -16,6 +16,7 @@ import (
 	"github.com/rebound-http/rebound/breaker"
 	"github.com/rebound-http/rebound/classify"
 	"github.com/rebound-http/rebound/internal/gate"
+	"github.com/rebound-http/rebound/internal/secret"
 	"github.com/rebound-http/rebound/key"
 	"github.com/rebound-http/rebound/retry"
 )
@@ -572,6 +573,9 @@ func (c *call) send(tk *gate.Ticket, areq *http.Request, o sendOpts) (*http.Resp
 	var d classify.Decision
 	if err == nil || cancel == nil || areq.Context().Err() == nil {
 		d = t.classifier.Classify(resp, err)
+		if d.Verdict != classify.Success {
+			scrubSent(&d, c.req) // whatever classified it, and a transport error's text
+		}
 	}
 	// Whether our own bounds ran out before the answer was classified.
 	attemptOut := attemptStop != nil && !attemptStop()
@@ -685,7 +689,18 @@ func (c *call) giveUp(err error, reason Reason) error {
 
 // newError builds the error returned when there is no response to give.
 func (c *call) newError(err error, reason Reason) error {
-	return &Error{Key: c.key, Attempts: c.sched.Attempts(), Last: c.last, RequestID: c.last.RequestID, Reason: reason, Err: err}
+	return &Error{Key: c.key, Attempts: c.sched.Attempts(), Last: c.last, RequestID: c.last.RequestID, Reason: reason, Err: err,
+		secrets: secret.Values(c.req)}
+}
+
+// scrubSent cuts the credentials req carries out of d's text.
+func scrubSent(d *classify.Decision, req *http.Request) {
+	v := secret.Values(req)
+	if v == nil {
+		return
+	}
+	d.Code, d.Type = secret.Scrub(d.Code, v), secret.Scrub(d.Type, v)
+	d.Message, d.RequestID = secret.Scrub(d.Message, v), secret.Scrub(d.RequestID, v)
 }
 
 func (c *call) observeGiveUp(reason Reason, err error) {

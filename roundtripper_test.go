@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -423,5 +424,65 @@ func TestErrorNeverLeaksSecrets(t *testing.T) {
 		if strings.Contains(msg, s) {
 			t.Fatalf("Error() leaks %q: %s", s, msg)
 		}
+	}
+}
+
+// TestSentCredentialsNeverTold: a token without a known prefix, sent in
+// Authorization and in ?key=, echoed by a transport error and by a
+// classifier of the user's that copies the body, appears in no error, no
+// observer event and no log line: the Transport cuts the request's own
+// credentials out by their values.
+func TestSentCredentialsNeverTold(t *testing.T) {
+	const token, query = "Zq81mNs0pLk2vTq9", "plainKey0001x"
+	for _, tc := range []struct {
+		name string
+		next http.RoundTripper
+	}{
+		{"transport error", roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			return nil, errors.New("auth proxy refused " + r.Header.Get("Authorization") + " for " + r.URL.String())
+		})},
+		{"echoed body", roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			return &http.Response{StatusCode: 401, Header: http.Header{}, Request: r,
+				Body: io.NopCloser(strings.NewReader("bad token " + token))}, nil
+		})},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var told []string
+			var logged bytes.Buffer
+			slogObs := SlogObserver(slog.New(slog.NewTextHandler(&logged, nil)))
+			echo := classify.Func(func(resp *http.Response, err error) classify.Decision {
+				if err != nil {
+					return classify.Decision{Verdict: classify.Retryable, Message: err.Error()}
+				}
+				b, _ := io.ReadAll(resp.Body)
+				return classify.Decision{Status: resp.StatusCode, Verdict: classify.Fatal, Message: string(b), RequestID: "req-" + token}
+			})
+			tr := New(tc.next, WithClassifier(echo), WithRetry(retry.Policy{MaxAttempts: 1}), WithObserver(Observer{
+				OnAttempt: func(e AttemptEvent) {
+					told = append(told, e.Decision.Message, e.Decision.RequestID)
+					slogObs.OnAttempt(e)
+				},
+				OnGiveUp: func(e GiveUpEvent) { told = append(told, e.Decision.Message, e.Err.Error()); slogObs.OnGiveUp(e) },
+			}))
+			req, _ := http.NewRequest("POST", "https://api.example.com/v1/chat?key="+query, strings.NewReader(chatBody))
+			req.Header.Set("Authorization", "Bearer "+token)
+			resp, err := tr.RoundTrip(req)
+			if err != nil {
+				told = append(told, err.Error())
+			} else {
+				resp.Body.Close()
+			}
+			told = append(told, logged.String())
+			if len(told) < 3 {
+				t.Fatalf("told %q: want the attempt and its end", told)
+			}
+			for _, s := range told {
+				for _, secret := range []string{token, query} {
+					if strings.Contains(s, secret) {
+						t.Errorf("%q tells the credential %q", s, secret)
+					}
+				}
+			}
+		})
 	}
 }

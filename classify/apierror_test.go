@@ -91,3 +91,39 @@ func secondResponse(body string) *http.Response {
 	r, _ := response(401, nil, body)
 	return r
 }
+
+// TestSentCredentialsNotEchoed: a bearer token without a known prefix
+// (Mistral's, Together's), an Azure api-key and a ?key= parameter are no
+// keys to Redact; echoed back by the provider, they are cut out by their
+// values, taken from the request the answer came for.
+func TestSentCredentialsNotEchoed(t *testing.T) {
+	const bearer, azure, query = "Zq81mNs0pLk2vTq9", "3f9a0c7d1e2b4a6f8c0d", "plainKey0001x"
+	body := `{"error":{"code":"bad_` + azure + `","message":"Invalid token: ` + bearer + ` (key ` + query + `)"}}`
+	for _, status := range []int{401, 429, 500} {
+		resp, u := response(status, hdr("X-Request-Id", "req-"+bearer), body)
+		req, _ := http.NewRequest("POST", "https://api.example.com/v1/chat?key="+query, nil)
+		req.Header.Set("Authorization", "Bearer "+bearer)
+		req.Header.Set("Api-Key", azure)
+		resp.Request = req
+		d := Default().Classify(resp, nil)
+		var fields []string
+		if status == 401 {
+			resp2, _ := response(status, hdr("X-Request-Id", "req-"+bearer), body)
+			resp2.Request = req
+			err := Default().ResponseError(resp2)
+			fields = append(fields, err.Error())
+		}
+		fields = append(fields, d.Code, d.Type, d.Message, d.RequestID)
+		if !strings.Contains(d.Message, "Invalid token: … (key …)") || d.RequestID != "req-…" {
+			t.Errorf("%d: message %q, request id %q: want the values cut out and the rest kept", status, d.Message, d.RequestID)
+		}
+		for _, s := range []string{bearer, azure, query} {
+			for _, f := range fields {
+				if strings.Contains(f, s) {
+					t.Errorf("%d: credential %q in %q", status, s, f)
+				}
+			}
+		}
+		checkBody(t, resp, u, body) // the caller still reads the body as sent
+	}
+}

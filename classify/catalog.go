@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/rebound-http/rebound/internal/secret"
 )
 
 // DefaultMaxPeek is the number of body bytes a Catalog reads at most when its
@@ -120,6 +122,9 @@ func (c *Catalog) Classify(resp *http.Response, err error) Decision {
 		if d.Status == http.StatusOK && isEventStream(contentType(resp.Header)) {
 			d.RequestID = headerRequestID(resp.Header)
 			c.classifyStream(resp, &d)
+			if d.Message != "" {
+				scrubSent(&d, resp.Request)
+			}
 		}
 		return d
 	}
@@ -145,7 +150,20 @@ func (c *Catalog) Classify(resp *http.Response, err error) Decision {
 	} else {
 		d.Verdict, d.Evidence = c.statusVerdict(d.Status), ByStatus
 	}
+	scrubSent(&d, resp.Request)
 	return d
+}
+
+// scrubSent cuts out of d's text the credentials its request carried
+// (see internal/secret): an unprefixed token a provider echoes back is no
+// key to Redact.
+func scrubSent(d *Decision, req *http.Request) {
+	v := secret.Values(req)
+	if v == nil {
+		return
+	}
+	d.Code, d.Type = secret.Scrub(d.Code, v), secret.Scrub(d.Type, v)
+	d.Message, d.RequestID = secret.Scrub(d.Message, v), secret.Scrub(d.RequestID, v)
 }
 
 // peekError peeks at the body of an error response and returns what the

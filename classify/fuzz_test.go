@@ -232,7 +232,7 @@ func FuzzRedact(f *testing.F) {
 
 // findSecret is the fuzz oracle for Redact, written apart from it: it
 // percent-decodes s (escapes encoded once or twice) and returns where a known
-// prefix, at the start of a word where it must be, or "bearer" or
+// prefix, at the start of a word or after an underscore where it must be, or "bearer" or
 // "authorization:" with their spaces and scheme, is followed by a letter or
 // a digit; -1 if none is.
 func findSecret(s string) int {
@@ -279,12 +279,13 @@ func findSecret(s string) int {
 			continue
 		}
 		start := at[i] == 0 || !word(d[at[i]-1])
+		keyStart := start || d[at[i]-1] == '_'
 		rest := s[i:]
 		for _, p := range []struct {
 			prefix string
 			word   bool
 		}{{"ik_live_", false}, {"ik_sdk_", false}, {"ik_pub_", false}, {"sk-ant-", true}, {"sk-proj-", true}, {"sk-", true}, {"gsk_", true}, {"AIza", true}} {
-			if strings.HasPrefix(rest, p.prefix) && (start || !p.word) {
+			if strings.HasPrefix(rest, p.prefix) && (keyStart || !p.word) {
 				if secretAt(i + len(p.prefix)) {
 					return i
 				}

@@ -4,7 +4,8 @@ import "strings"
 
 // keyPrefixes are the prefixes of the API keys Redact knows, longest first
 // where one is a prefix of another. Short, common-looking prefixes count only
-// at the start of a word, so that "task-force" keeps its "sk-".
+// at the start of a word or after an underscore, so that "task-force" keeps
+// its "sk-" and "req_sk-proj-…" loses its key.
 var keyPrefixes = [...]struct {
 	prefix    string
 	wordStart bool
@@ -29,7 +30,7 @@ const ellipsis = "…"
 // becomes "ik_live_… is a data key", "Authorization: Bearer abc.def" becomes
 // "Authorization: Bearer …". It knows the prefixes ik_live_, ik_sdk_,
 // ik_pub_, sk-ant-, sk-proj-, sk-, gsk_ and AIza (the last four at the
-// start of a word), "Bearer " in any case (at the start of a word), and
+// start of a word or after an underscore, as in "req_sk-proj-…"), "Bearer " in any case (at the start of a word), and
 // the value of an "Authorization:" or "Authorization=" in any case, after
 // its scheme (Bearer, Basic or Token) if it has one. A value is the run of
 // ASCII letters, digits, "_-.~+/=" and "…" after the prefix, less any
@@ -80,10 +81,12 @@ func prefixAt(s string, i int) int {
 	default:
 		return 0
 	}
-	atWord := wordStartAt(s, i)
+	prev, ok := byteBefore(s, i)
+	atWord := !ok || !isWordByte(prev)
+	atKey := atWord || prev == '_'
 	rest := s[i:]
 	for _, k := range keyPrefixes {
-		if (atWord || !k.wordStart) && strings.HasPrefix(rest, k.prefix) {
+		if (atKey || !k.wordStart) && strings.HasPrefix(rest, k.prefix) {
 			return len(k.prefix)
 		}
 	}
@@ -173,18 +176,18 @@ func decodeAt(s string, i int) (c byte, width int) {
 	return s[i], 1
 }
 
-// wordStartAt reports whether a word starts at s[i]: the byte before it,
-// percent-decoded, is not a letter, digit or underscore.
-func wordStartAt(s string, i int) bool {
+// byteBefore returns the byte before s[i], percent-decoded; ok is false at
+// the start of s.
+func byteBefore(s string, i int) (c byte, ok bool) {
 	switch {
 	case i == 0:
-		return true
+		return 0, false
 	case i >= 5 && s[i-5] == '%' && s[i-4] == '2' && s[i-3] == '5' && isHex(s[i-2]) && isHex(s[i-1]):
-		return !isWordByte(unhex(s[i-2])<<4 | unhex(s[i-1]))
+		return unhex(s[i-2])<<4 | unhex(s[i-1]), true
 	case i >= 3 && s[i-3] == '%' && isHex(s[i-2]) && isHex(s[i-1]):
-		return !isWordByte(unhex(s[i-2])<<4 | unhex(s[i-1]))
+		return unhex(s[i-2])<<4 | unhex(s[i-1]), true
 	}
-	return !isWordByte(s[i-1])
+	return s[i-1], true
 }
 
 func isValueByte(c byte) bool {

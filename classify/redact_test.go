@@ -19,7 +19,9 @@ func TestRedact(t *testing.T) {
 		{`"sk-abc"`, `"sk-…"`},
 		{"task-force", "task-force"},
 		{"risk-free ask-me mask-on desk-sk-abc", "risk-free ask-me mask-on desk-sk-…"},
-		{"_sk-abc", "_sk-abc"},
+		{"_sk-abc", "_sk-…"}, // after an underscore, as in an echoed id
+		{"req_sk-proj-Ab12 api_key_AIzaSyB-9", "req_sk-proj-… api_key_AIza…"},
+		{"flask-app", "flask-app"},
 		{"starts with sk-, and", "starts with sk-, and"},
 		{"Authorization: Bearer eyJhbGci.eyJzdWIi.SflKx", "Authorization: Bearer …"},
 		{"authorization: bearer abc", "authorization: bearer …"},
@@ -68,7 +70,8 @@ func TestRedactEncoded(t *testing.T) {
 		{"sk-abc%20rest", "sk-…%20rest"},
 		{"sk-abc%2520rest", "sk-…%2520rest"},
 		{"%22sk-abc%22", "%22sk-…%22"},
-		{"x%5Fsk-abc", "x%5Fsk-abc"}, // %5F is "_": not the start of a word
+		{"x%5Fsk-abc", "x%5Fsk-…"},   // %5F is "_"
+		{"x%41sk-abc", "x%41sk-abc"}, // %41 is "A": inside a word
 		{"task%2Dforce", "task%2Dforce"},
 		{"ik_live_abc%2Fdef", "ik_live_…"},
 		{"gsk_abc123", "gsk_…"},
