@@ -8,7 +8,9 @@
 // 400/401/402/403 and exhausted quotas fail at once. Retries back off
 // exponentially with full jitter and honour the server's Retry-After (package
 // retry), within a retry budget that charges every retry and refunds the ones
-// that succeed, so that a storm of failures cannot multiply load. Every
+// that succeed, so that a storm of failures cannot multiply load, and gives
+// each key a share of it, so that a model that keeps failing cannot spend
+// the retries of the others. Every
 // attempt goes through its key's gate (key = host + model, package key),
 // which decides from evidence whether it is sent now, waits, or is refused:
 // a circuit breaker per model (package breaker) that opens only on evidence

@@ -53,12 +53,12 @@ func (c *call) fallBack(resp *http.Response, err error, why Reason) (*http.Respo
 			more bool
 		)
 		if alt.Transport == nil {
-			sub := call{t: t, req: freq, ctx: freq.Context(), sched: t.policy.Start(), chain: c.chain[i+1:], sub: true, extra: sent}
+			sub := call{t: t, req: freq, ctx: freq.Context(), sched: t.policy.Start(), chain: c.chain[i+1:], sub: true, extra: sent, share: c.share}
 			r, why, more, e = sub.run()
 			c.attempts += sub.attempts
 			last = sub.last
 		} else {
-			if sent && !t.gates.Withdraw(now) {
+			if sent && !t.gates.Withdraw(c.share, now) {
 				c.observeGiveUp(ReasonBudget, nil)
 				break
 			}
@@ -66,7 +66,7 @@ func (c *call) fallBack(resp *http.Response, err error, why Reason) (*http.Respo
 			c.attempts++
 			last = t.classifier.Classify(r, e)
 			if sent && last.Verdict == classify.Success && e == nil {
-				t.gates.Refund(now)
+				t.gates.Refund(c.share, now)
 			}
 			more = i+1 < len(c.chain) && (e != nil || last.Verdict == classify.Retryable || modelFault(last))
 			why = ReasonFatal

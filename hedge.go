@@ -63,7 +63,7 @@ func (c *call) race(tk gate.Ticket, areq *http.Request, delay time.Duration, g *
 	}
 
 	now := t.now()
-	a := t.gates.Admit(g, now, gate.Request{Attempt: 1, Hedge: true, Deadline: deadline, Cost: cost})
+	a := t.gates.Admit(g, now, gate.Request{Attempt: 1, Hedge: true, Deadline: deadline, Cost: cost, Share: rc.share})
 	hreq, err := (*http.Request)(nil), error(nil)
 	if a.Verdict == gate.Send && a.Delay == 0 {
 		hreq, err = rc.request(2)

@@ -244,6 +244,7 @@ type call struct {
 	chain    []Alternative // the fallbacks left to the call
 	sub      bool          // the call of a fallback: not a new call
 	extra    bool          // charge its first attempt to the retry budget
+	share    *retry.Share  // of the retry budget: its key's, or for a fallback its call's
 	attempts int           // requests sent, hedges and fallbacks included
 }
 
@@ -307,7 +308,8 @@ func (c *call) attempt() (_ *http.Response, why Reason, fall bool, _ error) {
 		c.idem = newIdempotencyKey()
 	}
 	if !c.sub {
-		t.gates.Deposit(now)
+		c.share = g.Share()
+		t.gates.Deposit(c.share, now)
 	}
 	deadline, _ := c.ctx.Deadline()
 
@@ -320,7 +322,7 @@ func (c *call) attempt() (_ *http.Response, why Reason, fall bool, _ error) {
 	)
 	for {
 		a := t.gates.Admit(g, now, gate.Request{Attempt: c.sched.Attempts() + 1, NotBefore: notBefore, Deadline: deadline, Cost: cost,
-			Extra: c.extra && c.sched.Attempts() == 0, Place: place})
+			Extra: c.extra && c.sched.Attempts() == 0, Place: place, Share: c.share})
 		if place != nil && a.Place != place {
 			t.gates.Leave(g, place) // the call holds it no longer
 		}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -365,6 +366,69 @@ func TestBudgetBoundsAmplification(t *testing.T) {
 		if st.Calls != calls || st.Denied == 0 {
 			t.Fatalf("budget stats %+v", st)
 		}
+	}
+}
+
+// TestFailingModelLeavesOthersRetries: a model that fails every call
+// spends its own calls' share of the retry budget, and the floor, but not
+// the retries the other model's calls pay for: the other model, whose
+// calls fail once and then succeed, keeps every retry once its calls pay
+// for one (1/Ratio calls: until then the floor, which the failing model
+// may have spent, is all there is). With one budget for the Transport, the
+// failing model spent it and 79 of the other's 100 calls failed. Over
+// both, the upstream gets no more than the budget allows.
+func TestFailingModelLeavesOthersRetries(t *testing.T) {
+	clock := newFakeClock()
+	var mu sync.Mutex
+	sent := map[string]int{}
+	failedOnce := map[string]bool{}
+	next := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		b, _ := io.ReadAll(r.Body)
+		model := "m-up"
+		if strings.Contains(string(b), "m-down") {
+			model = "m-down"
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		sent[model]++
+		status := 200
+		call := r.Header.Get("X-Call")
+		switch {
+		case model == "m-down":
+			status = 503
+		case !failedOnce[call]:
+			failedOnce[call] = true
+			status = 502
+		}
+		return &http.Response{StatusCode: status, Header: http.Header{"Content-Type": {"application/json"}},
+			Body: io.NopCloser(strings.NewReader(`{}`)), Request: r}, nil
+	})
+	budget := retry.Budget{Ratio: 0.2, MinRetries: 5, Window: time.Hour}
+	tr := withClock(New(next, WithRetry(retry.Policy{Budget: budget}), WithBreaker(breaker.Settings{Disabled: true})), clock, false)
+	const calls = 100
+	upFailed := 0
+	for i := range calls {
+		for _, model := range []string{"m-down", "m-up"} {
+			req := post(t, "http://api.test", `{"model":"`+model+`","messages":[]}`)
+			req.Header.Set("X-Call", strconv.Itoa(i))
+			resp, err := tr.RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if model == "m-up" && resp.StatusCode != 200 && float64(i+1)*budget.Ratio >= 1 {
+				upFailed++
+			}
+		}
+	}
+	if upFailed > 0 {
+		t.Errorf("%d of m-up's calls that paid for a retry failed: the failing model spent their retries", upFailed)
+	}
+	if limit := calls + int(budget.Ratio*calls) + budget.MinRetries; sent["m-down"] > limit {
+		t.Errorf("m-down got %d requests for %d calls, more than its share allows (%d)", sent["m-down"], calls, limit)
+	}
+	if st := tr.Stats().Budget; st.Denied == 0 {
+		t.Errorf("budget stats %+v: want m-down's retries denied", st)
 	}
 }
 

@@ -20,7 +20,8 @@ const budgetBuckets = rolling.Buckets
 
 // Budget caps retries across all calls of one Transport: over the last Window,
 // the retries that did not succeed may number at most Ratio times the calls
-// plus MinRetries. Every retry is charged when it is sent, hinted or not,
+// plus MinRetries, and those of one key (host and model) at most Ratio times
+// that key's calls plus MinRetries (see Share). Every retry is charged when it is sent, hinted or not,
 // and a retry that succeeds is refunded (as the AWS SDKs' retry quota
 // refunds a successful retry's cost): when the upstream answers again, the
 // callers it failed may all retry, and when it keeps failing, retries stay
@@ -87,6 +88,7 @@ type BudgetStats struct {
 type Account struct {
 	ratio         float64
 	floor         int64
+	window        time.Duration
 	windowCalls   rolling.Window
 	windowRetries rolling.Window // granted, less refunds
 
@@ -100,44 +102,81 @@ func NewAccount(b Budget) *Account {
 		return nil
 	}
 	b = b.WithDefaults()
-	a := &Account{ratio: b.Ratio, floor: int64(b.MinRetries)}
+	a := &Account{ratio: b.Ratio, floor: int64(b.MinRetries), window: b.Window}
 	a.windowCalls.Init(b.Window)
 	a.windowRetries.Init(b.Window)
 	return a
 }
 
-// Deposit records one call at now.
-func (a *Account) Deposit(now time.Time) {
+// Share is one key's part of an Account (a model's, say). A retry charged
+// to a Share must fit in the share's own budget, Ratio of the calls
+// deposited to it plus MinRetries, as well as in the Account's: a key that
+// keeps failing spends its own calls' retries and the floor, never the
+// retries that the other keys' calls bring in, so that one model's fault
+// does not stop the others' retries. A nil *Share is no share: the
+// Account's bound alone applies. It is safe for concurrent use.
+type Share struct {
+	calls, retries rolling.Window
+}
+
+// NewShare returns a new Share of a; nil when a is nil (no budget).
+func (a *Account) NewShare() *Share {
+	if a == nil {
+		return nil
+	}
+	s := &Share{}
+	s.calls.Init(a.window)
+	s.retries.Init(a.window)
+	return s
+}
+
+// Deposit records one call at now, of s when s is not nil.
+func (a *Account) Deposit(s *Share, now time.Time) {
 	if a == nil {
 		return
 	}
 	a.calls.Add(1)
 	a.windowCalls.Add(now, 1)
+	if s != nil {
+		s.calls.Add(now, 1)
+	}
 }
 
-// Withdraw asks for one retry at now and records it if the budget allows.
-func (a *Account) Withdraw(now time.Time) bool {
+// Withdraw asks for one retry at now, of s when s is not nil, and records
+// it if the budget allows.
+func (a *Account) Withdraw(s *Share, now time.Time) bool {
 	if a == nil {
 		return true
 	}
 	calls, retries := a.sum(now)
-	if float64(retries+1) > a.ratio*float64(calls)+float64(a.floor) {
+	if !a.allows(calls, retries) || s != nil && !a.allows(s.calls.Sum(now), s.retries.Sum(now)) {
 		a.denied.Add(1)
 		return false
 	}
 	a.windowRetries.Add(now, 1)
 	a.retries.Add(1)
+	if s != nil {
+		s.retries.Add(now, 1)
+	}
 	return true
 }
 
-// Refund gives back, at now, one retry that Withdraw granted and that
-// succeeded.
-func (a *Account) Refund(now time.Time) {
+// allows reports whether one more retry fits beside retries for calls.
+func (a *Account) allows(calls, retries int64) bool {
+	return float64(retries+1) <= a.ratio*float64(calls)+float64(a.floor)
+}
+
+// Refund gives back, at now, one retry that Withdraw granted (of the same
+// s) and that succeeded.
+func (a *Account) Refund(s *Share, now time.Time) {
 	if a == nil {
 		return
 	}
 	a.windowRetries.Add(now, -1)
 	a.refunded.Add(1)
+	if s != nil {
+		s.retries.Add(now, -1)
+	}
 }
 
 // Stats returns the counters as of now.

@@ -133,10 +133,10 @@ func TestBudgetRatioAndFloor(t *testing.T) {
 	a := NewAccount(Budget{Ratio: 0.2, MinRetries: 3, Window: 10 * time.Second})
 	now := time.Unix(1_000_000, 0)
 	for i := 0; i < 100; i++ {
-		a.Deposit(now)
+		a.Deposit(nil, now)
 	}
 	granted := 0
-	for a.Withdraw(now) {
+	for a.Withdraw(nil, now) {
 		granted++
 		if granted > 1000 {
 			t.Fatal("budget never ran out")
@@ -153,7 +153,7 @@ func TestBudgetRatioAndFloor(t *testing.T) {
 	// only the floor remains.
 	later := now.Add(11 * time.Second)
 	granted = 0
-	for a.Withdraw(later) {
+	for a.Withdraw(nil, later) {
 		granted++
 	}
 	if granted != 3 {
@@ -161,21 +161,69 @@ func TestBudgetRatioAndFloor(t *testing.T) {
 	}
 }
 
+// A key that keeps failing spends its own share, Ratio of its calls and the
+// floor, and not the retries the other keys' calls bring in: the other
+// key's retries still go; the Account's bound holds over both.
+func TestBudgetShares(t *testing.T) {
+	a := NewAccount(Budget{Ratio: 0.2, MinRetries: 3, Window: 10 * time.Second})
+	failing, healthy := a.NewShare(), a.NewShare()
+	now := time.Unix(1_000_000, 0)
+	for i := range 200 {
+		if i%2 == 0 {
+			a.Deposit(failing, now)
+		} else {
+			a.Deposit(healthy, now)
+		}
+	}
+	granted := 0
+	for a.Withdraw(failing, now) {
+		granted++
+		if granted > 1000 {
+			t.Fatal("the failing key's share never ran out")
+		}
+	}
+	if granted != 23 { // 0.2 × its 100 calls + 3, not 0.2 × 200 + 3
+		t.Fatalf("the failing key got %d retries, want 23", granted)
+	}
+	granted = 0
+	for a.Withdraw(healthy, now) {
+		granted++
+	}
+	if granted != 20 { // what is left of the Account's 43
+		t.Fatalf("the healthy key got %d retries, want the 20 left of the Account's bound", granted)
+	}
+	if st := a.Stats(now); st.WindowRetries != 43 || st.WindowAllowed != 43 {
+		t.Fatalf("stats %+v: want 43 retries of 43 allowed", st)
+	}
+	// A refund gives back to the share as well as to the Account.
+	a.Refund(failing, now)
+	if !a.Withdraw(failing, now) {
+		t.Fatal("after a refund the failing key's share has room for one")
+	}
+	if a.Withdraw(failing, now) {
+		t.Fatal("a second retry past the refund was granted")
+	}
+	var none *Account
+	if s := none.NewShare(); s != nil || !none.Withdraw(s, now) {
+		t.Fatal("no budget: a nil share, and every retry allowed")
+	}
+}
+
 func TestBudgetRefundsSuccessfulRetries(t *testing.T) {
 	a := NewAccount(Budget{Ratio: 0.1, MinRetries: 1, Window: 10 * time.Second})
 	now := time.Unix(1_000_000, 0)
 	for range 100 {
-		a.Deposit(now)
+		a.Deposit(nil, now)
 	}
 	// 11 retries are allowed while they fail; refunded ones do not count.
 	granted := 0
 	for range 1000 {
-		if !a.Withdraw(now) {
+		if !a.Withdraw(nil, now) {
 			break
 		}
 		granted++
 		if granted%2 == 0 {
-			a.Refund(now) // every other retry succeeds
+			a.Refund(nil, now) // every other retry succeeds
 		}
 	}
 	if granted != 21 { // 11 failed, 10 refunded: the 22nd would be the 12th failure
@@ -185,14 +233,14 @@ func TestBudgetRefundsSuccessfulRetries(t *testing.T) {
 		t.Fatalf("stats %+v", st)
 	}
 	var nilAccount *Account
-	nilAccount.Refund(now) // no budget: nothing to refund, no panic
+	nilAccount.Refund(nil, now) // no budget: nothing to refund, no panic
 }
 
 func TestBudgetSlidesBucketByBucket(t *testing.T) {
 	a := NewAccount(Budget{Ratio: 1, MinRetries: 1, Window: 10 * time.Second})
 	t0 := time.Unix(1_000_000, 0)
 	for i := 0; i < 10; i++ {
-		a.Deposit(t0.Add(time.Duration(i) * time.Second)) // one call per second
+		a.Deposit(nil, t0.Add(time.Duration(i)*time.Second)) // one call per second
 	}
 	if st := a.Stats(t0.Add(9 * time.Second)); st.WindowCalls != 10 {
 		t.Fatalf("window calls %d, want 10", st.WindowCalls)
@@ -213,8 +261,8 @@ func TestBudgetConcurrent(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := 0; i < 500; i++ {
-				a.Deposit(now)
-				if a.Withdraw(now) {
+				a.Deposit(nil, now)
+				if a.Withdraw(nil, now) {
 					mu.Lock()
 					granted++
 					mu.Unlock()
@@ -233,8 +281,8 @@ func TestNilAccountAllowsAll(t *testing.T) {
 	if a != nil {
 		t.Fatal("Disabled budget returned an Account")
 	}
-	a.Deposit(time.Now())
-	if !a.Withdraw(time.Now()) {
+	a.Deposit(nil, time.Now())
+	if !a.Withdraw(nil, time.Now()) {
 		t.Fatal("nil Account refused a retry")
 	}
 }
@@ -245,7 +293,7 @@ func BenchmarkDeposit(b *testing.B) {
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			a.Deposit(now)
+			a.Deposit(nil, now)
 		}
 	})
 }

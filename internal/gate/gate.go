@@ -101,7 +101,7 @@ func New(c Config) (*Set, error) {
 		return nil, err
 	}
 	s.gates = registry.New(maxGates, gateIdle, func(key string) *Gate {
-		g := &Gate{key: key, changed: make(chan struct{}), set: s}
+		g := &Gate{key: key, changed: make(chan struct{}), set: s, budget: s.budget.NewShare()}
 		g.pace.init()
 		return g
 	})
@@ -163,12 +163,19 @@ func (s *Set) Keys(now time.Time) []KeyState {
 	return out
 }
 
-// Deposit records one call at now in the retry budget.
-func (s *Set) Deposit(now time.Time) { s.budget.Deposit(now) }
+// Deposit records one call at now in the retry budget, and in share (a
+// gate's Share, the call's key's) when it is not nil.
+func (s *Set) Deposit(share *retry.Share, now time.Time) { s.budget.Deposit(share, now) }
+
+// Share returns g's share of the retry budget: the calls of its key, and
+// the retries they pay for wherever they go (a fallback's attempts are its
+// call's); nil when there is no budget.
+func (g *Gate) Share() *retry.Share { return g.budget }
 
 // Gate is one key's admission state.
 type Gate struct {
-	key string
+	key    string
+	budget *retry.Share // the key's share of the retry budget
 
 	// changed is closed, and replaced, when a waiting call may now go: a
 	// breaker changed state, or a recovery slot came free.
@@ -310,6 +317,10 @@ type Request struct {
 	// Place is the call's place in its key's queue for the fleet's limits,
 	// as the last Admission gave it; nil for none.
 	Place *Place
+	// Share is the share of the retry budget a retry is charged to: its
+	// call's key's (see Gate.Share), which a fallback's is not; nil for the
+	// budget's bound alone.
+	Share *retry.Share
 }
 
 // Admission is the answer of Admit.
@@ -345,6 +356,7 @@ type Ticket struct {
 	quota    quotaReservation
 	delay    time.Duration // the admission's delay before sending
 	retry    bool          // charged to the budget
+	share    *retry.Share  // and to this share of it
 	hedge    bool          // a hedge: the charge is never refunded once sent
 	slot     bool          // holds a recovery slot
 	at       time.Time
@@ -507,11 +519,11 @@ func (s *Set) Admit(g *Gate, now time.Time, r Request) (adm Admission) {
 		}
 	}
 	if r.Attempt > 1 || r.Extra || r.Hedge {
-		if !s.budget.Withdraw(now) {
+		if !s.budget.Withdraw(r.Share, now) {
 			s.Cancel(t, now)
 			return Admission{Verdict: Refuse, Cause: Budget}
 		}
-		t.retry, t.hedge = true, r.Hedge
+		t.retry, t.hedge, t.share = true, r.Hedge, r.Share
 	}
 	t.delay = delay
 	if delay == 0 {
@@ -665,7 +677,7 @@ func (s *Set) Cancel(t *Ticket, now time.Time) {
 		t.g.quota.cancel(&t.quota, now)
 	}
 	if t.retry {
-		s.budget.Refund(now)
+		s.budget.Refund(t.share, now)
 		t.retry = false
 	}
 	s.releaseSlot(t, breaker.Excluded, 0)
@@ -686,11 +698,11 @@ func (s *Set) Abandon(t *Ticket) {
 
 // Withdraw charges one extra request that does not go through a gate (a
 // fallback sent through another RoundTripper) to the retry budget at now,
-// and reports whether the budget allows it.
-func (s *Set) Withdraw(now time.Time) bool { return s.budget.Withdraw(now) }
+// and to share, the call's, and reports whether the budget allows it.
+func (s *Set) Withdraw(share *retry.Share, now time.Time) bool { return s.budget.Withdraw(share, now) }
 
 // Refund gives back, at now, a charge of Withdraw whose request succeeded.
-func (s *Set) Refund(now time.Time) { s.budget.Refund(now) }
+func (s *Set) Refund(share *retry.Share, now time.Time) { s.budget.Refund(share, now) }
 
 // Report takes the outcome of an admitted attempt: d is its classification,
 // err its transport error, callerDone whether the caller's context had ended,
@@ -705,7 +717,7 @@ func (s *Set) Report(t *Ticket, d classify.Decision, err error, callerDone bool,
 	}
 	g.pace.report(t, Throttled(d) && !t.quotaRefused, end)
 	if t.retry && !t.hedge && d.Verdict == classify.Success {
-		s.budget.Refund(t.at)
+		s.budget.Refund(t.share, t.at)
 	}
 	var lat time.Duration
 	if !end.IsZero() {

@@ -300,7 +300,7 @@ func TestBudgetChargesEveryRetryAndRefundsSuccess(t *testing.T) {
 	s := newSet(t, c, Config{Budget: retry.NewAccount(retry.Budget{Ratio: 0.5, MinRetries: 1, Window: time.Hour})})
 	g := s.Get("h/m", c.now)
 	for range 4 {
-		s.Deposit(c.now)
+		s.Deposit(nil, c.now)
 	}
 	// 0.5 × 4 + 1 = 3 failing retries, hinted or not.
 	for i := range 3 {
@@ -317,7 +317,7 @@ func TestBudgetChargesEveryRetryAndRefundsSuccess(t *testing.T) {
 	s = newSet(t, c2, Config{Budget: retry.NewAccount(retry.Budget{Ratio: 0.5, MinRetries: 1, Window: time.Hour})})
 	g = s.Get("h/m", c2.now)
 	for range 4 {
-		s.Deposit(c2.now)
+		s.Deposit(nil, c2.now)
 	}
 	for range 20 { // retries that succeed are refunded: no limit
 		send(t, s, g, c2.now, Request{Attempt: 2}, ok200)

@@ -147,7 +147,7 @@ func (ps paceSim) run(t *testing.T, seed uint64) (paceResult, *Gate) {
 		switch e.kind {
 		case arrive, admit:
 			if e.kind == arrive {
-				s.Deposit(c.now)
+				s.Deposit(g.Share(), c.now)
 				if pc.measured {
 					res.offered++
 				}
