@@ -76,9 +76,11 @@ type GiveUpEvent struct {
 	Context  context.Context
 	Key      string
 	Attempts int
-	Reason   Reason            // why no further attempt was made
-	Decision classify.Decision // the last attempt's classification
-	Err      error             // the error returned to the caller, nil if a response was
+	Reason   Reason // why no further attempt was made
+	// Decision is the last attempt's classification; the zero Decision
+	// when Attempts is 0.
+	Decision classify.Decision
+	Err      error // the error returned to the caller, nil if a response was
 }
 
 // FallbackEvent describes a call going to an alternative of its fallback
@@ -93,8 +95,10 @@ type FallbackEvent struct {
 	Alternative int
 	// Reason says why Key stopped: ReasonAttempts for a retryable or
 	// model-fault answer, ReasonCircuitOpen, ReasonQuotaSpent, and so on.
-	Reason   Reason
-	Decision classify.Decision // the last answer of Key, if any
+	Reason Reason
+	// Decision is the last answer of Key; the zero Decision when Key was
+	// not tried (its breaker open, its quota spent).
+	Decision classify.Decision
 }
 
 // BreakerEvent describes a circuit breaker's change of state.
@@ -139,15 +143,22 @@ func SlogObserver(l *slog.Logger) Observer {
 		},
 		OnGiveUp: func(e GiveUpEvent) {
 			attrs := []slog.Attr{slog.String("key", e.Key), slog.Int("attempts", e.Attempts),
-				slog.String("reason", e.Reason.String()), decision(e.Decision)}
+				slog.String("reason", e.Reason.String())}
+			if e.Attempts > 0 { // else there was no answer to tell of
+				attrs = append(attrs, decision(e.Decision))
+			}
 			if e.Err != nil {
 				attrs = append(attrs, slog.String("error", classify.Redact(e.Err.Error())))
 			}
 			l.LogAttrs(e.Context, slog.LevelInfo, "rebound give up", attrs...)
 		},
 		OnFallback: func(e FallbackEvent) {
-			l.LogAttrs(e.Context, slog.LevelInfo, "rebound fallback", slog.String("key", e.Key), slog.String("to", e.To),
-				slog.Int("alternative", e.Alternative), slog.String("reason", e.Reason.String()), decision(e.Decision))
+			attrs := []slog.Attr{slog.String("key", e.Key), slog.String("to", e.To),
+				slog.Int("alternative", e.Alternative), slog.String("reason", e.Reason.String())}
+			if e.Decision != (classify.Decision{}) { // else Key was not tried
+				attrs = append(attrs, decision(e.Decision))
+			}
+			l.LogAttrs(e.Context, slog.LevelInfo, "rebound fallback", attrs...)
 		},
 		OnBreakerChange: func(e BreakerEvent) {
 			l.LogAttrs(ctx, slog.LevelWarn, "rebound breaker", slog.String("key", e.Key),

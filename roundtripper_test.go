@@ -550,3 +550,27 @@ func TestSentCredentialsNeverTold(t *testing.T) {
 		})
 	}
 }
+
+// TestSlogObserverWithoutAnswer: a call that ends, or leaves for its
+// fallback, before any attempt has no answer to log, and logs none (not a
+// zero Decision, which reads as a success).
+func TestSlogObserverWithoutAnswer(t *testing.T) {
+	var logged bytes.Buffer
+	o := SlogObserver(slog.New(slog.NewTextHandler(&logged, nil)))
+	o.OnGiveUp(GiveUpEvent{Context: context.Background(), Key: "h/m", Reason: ReasonCircuitOpen, Err: ErrCircuitOpen})
+	o.OnFallback(FallbackEvent{Context: context.Background(), Key: "h/m", To: "h/n", Alternative: 1, Reason: ReasonCircuitOpen})
+	o.OnGiveUp(GiveUpEvent{Context: context.Background(), Key: "h/m", Attempts: 1, Reason: ReasonAttempts,
+		Decision: classify.Decision{Verdict: classify.Retryable, Status: 503}})
+	lines := strings.Split(strings.TrimSpace(logged.String()), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("logged %q; want 3 lines", lines)
+	}
+	for _, l := range lines[:2] {
+		if strings.Contains(l, "decision.") {
+			t.Errorf("%q: logs a decision for a call that had no answer", l)
+		}
+	}
+	if !strings.Contains(lines[2], "decision.verdict=retryable decision.status=503") {
+		t.Errorf("%q: want the last answer's decision", lines[2])
+	}
+}

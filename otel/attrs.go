@@ -31,6 +31,9 @@ const (
 	waitKey          = attribute.Key("rebound.wait.duration")
 	retryAfterKey    = attribute.Key("rebound.retry_after")
 	requestIDKey     = attribute.Key("rebound.request_id")
+	fallbackToKey    = attribute.Key("rebound.fallback.to")
+	fallbackWhyKey   = attribute.Key("rebound.fallback.reason")
+	alternativeKey   = attribute.Key("rebound.fallback.alternative")
 )
 
 // other is the value that stands for every value past a cardinality bound,
@@ -67,8 +70,8 @@ func newSet(kvs ...attribute.KeyValue) *set {
 type setID struct {
 	kind   setKind
 	status int
-	a, b   uint8 // verdict; reason; cause; states
-	code   string
+	a, b   uint8  // verdict; reason; cause; states
+	code   string // the provider's code; the fallback's alternative
 }
 
 type setKind uint8
@@ -80,6 +83,7 @@ const (
 	waitSet
 	transitionSet
 	stateSet
+	fallbackSet
 	baseSet
 )
 
@@ -161,6 +165,8 @@ func (k *keyAttrs) attrs(id setID) []attribute.KeyValue {
 		if id.status != 0 {
 			kvs = append(kvs, semconv.HTTPResponseStatusCode(id.status))
 		}
+	case fallbackSet:
+		kvs = append(kvs, fallbackWhyKey.String(reasonName(rebound.Reason(id.a))), fallbackToKey.String(id.code))
 	case waitSet:
 		kvs = append(kvs, causeKey.String(causeName(rebound.WaitCause(id.a))))
 	case transitionSet:
@@ -220,6 +226,15 @@ func (ks *keys) add(key string) *keyAttrs {
 	m[key] = k
 	ks.m.Store(&m)
 	return k
+}
+
+// alternative returns the key a fallback went to as recorded: itself while
+// it has attributes of its own, else "_OTHER".
+func (ks *keys) alternative(key string) string {
+	if ks.get(key).own {
+		return key
+	}
+	return other
 }
 
 // code returns the provider code c as recorded: itself, or "_OTHER" once

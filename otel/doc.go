@@ -15,14 +15,15 @@
 //
 // # Metrics
 //
-// Every instrument but the retry budget's is attributed per key: the key's
-// host as server.address (and server.port when it has one) and its model as
-// gen_ai.request.model (left out when the key names none). The rest of the
-// names live in the rebound namespace:
+// Every instrument but the retry budget's and the Store's is attributed per
+// key: the key's host as server.address (and server.port when it has one)
+// and its model as gen_ai.request.model (left out when the key names none).
+// The rest of the names live in the rebound namespace:
 //
 //	rebound.attempt.duration          histogram s            + http.response.status_code, rebound.verdict, error.type (on failure)
 //	rebound.retries                   counter   {retry}      + error.type, rebound.error.code
 //	rebound.give_ups                  counter   {call}       + rebound.give_up.reason, http.response.status_code
+//	rebound.fallbacks                 counter   {call}       + rebound.fallback.reason, rebound.fallback.to (under the key the call left)
 //	rebound.wait.duration             histogram s            + rebound.wait.cause
 //	rebound.breaker.transitions       counter   {transition} + rebound.breaker.state, rebound.breaker.previous_state
 //	rebound.breaker.state             gauge     {state}      + rebound.breaker.state (1 for the current state, 0 for the others)
@@ -31,6 +32,7 @@
 //	rebound.quota.requests.remaining  gauge     {request}    (what the provider last said is left, until the window resets)
 //	rebound.quota.tokens.remaining    gauge     {token}      (the same for tokens)
 //	rebound.retry_budget.remaining    gauge     {retry}      (no attributes)
+//	rebound.store.outages             counter   {outage}     (no attributes: the Store stopped answering)
 //
 // The count of rebound.attempt.duration is the number of attempts. An
 // attempt is what OpenTelemetry's HTTP conventions call a client request,
@@ -51,14 +53,16 @@
 //
 // # Spans
 //
-// Each attempt, wait, retry and give-up is an event ("rebound.attempt",
-// "rebound.wait", "rebound.retry", "rebound.give_up") on the span in the
+// Each attempt, wait, retry, fallback and give-up is an event
+// ("rebound.attempt", "rebound.wait", "rebound.retry", "rebound.fallback",
+// "rebound.give_up") on the span in the
 // call's context: otelhttp's client span when otelhttp wraps the Transport,
 // the caller's span when it is wrapped inside it. Events rather than child
 // spans: the observer hears of an attempt once it is over, an otelhttp
 // placed inside already makes a span per attempt, and events put the
 // attempts and the waits between them on one timeline at a fraction of a
 // span's cost. Nothing is built when the span is not recording. Events carry
-// status, verdict, evidence, provider code and request id, wait and cause;
-// never a URL, a header, a body or the provider's message.
+// status, verdict, evidence, provider code and request id, wait and cause,
+// the fallback's alternative and the key it went to; never a URL, a header,
+// a body or the provider's message.
 package reboundotel

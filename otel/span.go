@@ -67,6 +67,19 @@ func giveUpEvent(ctx context.Context, e rebound.GiveUpEvent) {
 	span.AddEvent("rebound.give_up", trace.WithAttributes(kvs...))
 }
 
+func fallbackEvent(ctx context.Context, e rebound.FallbackEvent) {
+	span := trace.SpanFromContext(ctx)
+	if !span.IsRecording() {
+		return
+	}
+	kvs := make([]attribute.KeyValue, 0, 10)
+	kvs = append(kvs, alternativeKey.Int(e.Alternative), fallbackToKey.String(e.To), fallbackWhyKey.String(reasonName(e.Reason)))
+	if e.Decision != (classify.Decision{}) { // no answer: the key was not tried
+		kvs = decisionAttrs(kvs, e.Decision)
+	}
+	span.AddEvent("rebound.fallback", trace.WithAttributes(kvs...))
+}
+
 // decisionAttrs appends what d says, its message left out: provider text
 // may quote the request.
 func decisionAttrs(kvs []attribute.KeyValue, d classify.Decision) []attribute.KeyValue {

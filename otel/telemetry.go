@@ -49,7 +49,9 @@ type Telemetry struct {
 	waitDuration    metric.Float64Histogram
 	retries         metric.Int64Counter
 	giveUps         metric.Int64Counter
+	fallbacks       metric.Int64Counter
 	transitions     metric.Int64Counter
+	storeOutages    metric.Int64Counter
 
 	breakerState    metric.Int64ObservableGauge
 	paceRate        metric.Float64ObservableGauge
@@ -97,6 +99,12 @@ func New(cfg Config) (*Telemetry, error) {
 	t.giveUps, e = m.Int64Counter("rebound.give_ups", metric.WithUnit("{call}"),
 		metric.WithDescription("Calls that ended without success, by reason."))
 	err = errors.Join(err, e)
+	t.fallbacks, e = m.Int64Counter("rebound.fallbacks", metric.WithUnit("{call}"),
+		metric.WithDescription("Calls sent on to an alternative of their fallback chain, by the key they left and why."))
+	err = errors.Join(err, e)
+	t.storeOutages, e = m.Int64Counter("rebound.store.outages", metric.WithUnit("{outage}"),
+		metric.WithDescription("Times the Transport's Store stopped answering and the Transport fell back to its local state."))
+	err = errors.Join(err, e)
 	t.transitions, e = m.Int64Counter("rebound.breaker.transitions", metric.WithUnit("{transition}"),
 		metric.WithDescription("Circuit breaker state changes."))
 	err = errors.Join(err, e)
@@ -133,6 +141,8 @@ func (t *Telemetry) Observer() rebound.Observer {
 		OnWait:          t.onWait,
 		OnGiveUp:        t.onGiveUp,
 		OnBreakerChange: t.onBreakerChange,
+		OnStore:         t.onStore,
+		OnFallback:      t.onFallback,
 	}
 }
 
@@ -237,6 +247,25 @@ func (t *Telemetry) onGiveUp(e rebound.GiveUpEvent) {
 	t.giveUps.Add(ctx, 1, k.set(id).add...)
 	giveUpEvent(ctx, e)
 	if h := t.user.OnGiveUp; h != nil {
+		h(e)
+	}
+}
+
+func (t *Telemetry) onFallback(e rebound.FallbackEvent) {
+	ctx := contextOf(e.Context)
+	k := t.keys.get(e.Key)
+	t.fallbacks.Add(ctx, 1, k.set(setID{kind: fallbackSet, a: uint8(e.Reason), code: t.keys.alternative(e.To)}).add...)
+	fallbackEvent(ctx, e)
+	if h := t.user.OnFallback; h != nil {
+		h(e)
+	}
+}
+
+func (t *Telemetry) onStore(e rebound.StoreEvent) {
+	if !e.Up {
+		t.storeOutages.Add(context.Background(), 1)
+	}
+	if h := t.user.OnStore; h != nil {
 		h(e)
 	}
 }

@@ -351,13 +351,15 @@ func TestCardinality(t *testing.T) {
 // TestConfigObserver: Config.Observer is called after the telemetry.
 func TestConfigObserver(t *testing.T) {
 	r := newRig(t)
-	var attempts, retries, waits, giveUps, changes int
+	var attempts, retries, waits, giveUps, changes, stores, fallbacks int
 	tel, err := New(Config{MeterProvider: r.mp, Observer: rebound.Observer{
 		OnAttempt:       func(rebound.AttemptEvent) { attempts++ },
 		OnRetry:         func(rebound.RetryEvent) { retries++ },
 		OnWait:          func(rebound.WaitEvent) { waits++ },
 		OnGiveUp:        func(rebound.GiveUpEvent) { giveUps++ },
 		OnBreakerChange: func(rebound.BreakerEvent) { changes++ },
+		OnStore:         func(rebound.StoreEvent) { stores++ },
+		OnFallback:      func(rebound.FallbackEvent) { fallbacks++ },
 	}})
 	if err != nil {
 		t.Fatal(err)
@@ -368,8 +370,19 @@ func TestConfigObserver(t *testing.T) {
 	o.OnWait(rebound.WaitEvent{Key: "k"})
 	o.OnGiveUp(rebound.GiveUpEvent{Key: "k"})
 	o.OnBreakerChange(rebound.BreakerEvent{Key: "k", From: breaker.Closed, To: breaker.Open})
-	if attempts != 1 || retries != 1 || waits != 1 || giveUps != 1 || changes != 1 {
-		t.Errorf("user observer called %d %d %d %d %d times; want once each", attempts, retries, waits, giveUps, changes)
+	o.OnStore(rebound.StoreEvent{Err: errors.New("down")})
+	o.OnStore(rebound.StoreEvent{Up: true})
+	o.OnFallback(rebound.FallbackEvent{Key: "k", To: "k2", Alternative: 1, Reason: rebound.ReasonCircuitOpen})
+	if attempts != 1 || retries != 1 || waits != 1 || giveUps != 1 || changes != 1 || stores != 2 || fallbacks != 1 {
+		t.Errorf("user observer called %d %d %d %d %d %d %d times; want once each, the store twice",
+			attempts, retries, waits, giveUps, changes, stores, fallbacks)
+	}
+	got := r.collect(t)
+	if ps := got["rebound.store.outages"]; len(ps) != 1 || ps[0].value != 1 || len(ps[0].attrs) != 0 {
+		t.Errorf("rebound.store.outages = %v; want 1, without attributes", ps)
+	}
+	if v, _ := total(got["rebound.fallbacks"], map[string]string{"rebound.fallback.reason": "circuit_open", "rebound.fallback.to": "k2"}); v != 1 {
+		t.Errorf("rebound.fallbacks = %v; want 1", got["rebound.fallbacks"])
 	}
 }
 
@@ -394,4 +407,46 @@ func TestConfigErrors(t *testing.T) {
 	if _, err := tel.Watch(tr); err == nil {
 		t.Error("a second Watch succeeded")
 	}
+}
+
+// TestFallbackRecorded: a call that leaves an overloaded model for its
+// fallback is counted under the key it left, with why and where it went,
+// and is an event on the call's span.
+func TestFallbackRecorded(t *testing.T) {
+	r := newRig(t)
+	u := newUpstream(t, map[string][]answer{"m-over": {overloaded}, "m-alt": {ok200}})
+	tel, err := New(Config{MeterProvider: r.mp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := rebound.New(r.base, rebound.WithObserver(tel.Observer()),
+		rebound.WithFallback("*/m-over", rebound.Alternative{Model: "m-alt"}))
+	ctx, span := r.tp.Tracer("test").Start(context.Background(), "call")
+	if resp, err := call(t, ctx, tr, u.URL, "m-over"); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("resp %v err %v; want the fallback's 200", resp, err)
+	}
+	span.End()
+	pu, _ := url.Parse(u.URL)
+	to := pu.Host + "/m-alt"
+	got := r.collect(t)
+	want := map[string]string{"server.address": pu.Hostname(), "gen_ai.request.model": "m-over",
+		"rebound.fallback.reason": "attempts", "rebound.fallback.to": to}
+	if ps := got["rebound.fallbacks"]; len(ps) != 1 || !matches(ps[0].attrs, want) || ps[0].value != 1 {
+		t.Errorf("rebound.fallbacks = %v; want one, %v", ps, want)
+	}
+	spans := r.spans.Ended()
+	if len(spans) != 1 {
+		t.Fatalf("%d spans; want the caller's", len(spans))
+	}
+	if got := strings.Join(eventNames(spans[0]), " "); got != "rebound.attempt rebound.fallback rebound.attempt" {
+		t.Fatalf("span events: %s", got)
+	}
+	e := attrsOf(spans[0].Events()[1])
+	for k, v := range map[string]string{"rebound.fallback.alternative": "1", "rebound.fallback.to": to,
+		"rebound.fallback.reason": "attempts", "http.response.status_code": "503", "rebound.error.code": "model_overloaded"} {
+		if e[k] != v {
+			t.Errorf("fallback event %s = %q; want %q (%v)", k, e[k], v, e)
+		}
+	}
+	checkNoSecrets(t, spans[0])
 }
