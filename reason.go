@@ -64,7 +64,7 @@ func (r Reason) String() string {
 	case ReasonRateLimited:
 		return "rate limited past the deadline"
 	case ReasonQuotaSpent:
-		return "quota spent past the deadline"
+		return "quota spent until after the deadline or MaxHint"
 	case ReasonNotReplayable:
 		return "request body cannot be replayed"
 	case ReasonCanceled:
