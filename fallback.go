@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"net/http"
+	"net/url"
 
 	"github.com/rebound-http/rebound/classify"
 	"github.com/rebound-http/rebound/key"
@@ -104,8 +105,15 @@ func (c *call) rewrite(alt Alternative, n int) (*http.Request, []byte, bool) {
 		r.URL.Host, r.Host = alt.Host, ""
 	}
 	if alt.Model != "" {
-		if p, ok := key.ReplacePathModel(r.URL.Path, alt.Model); ok {
+		if raw, ok := key.ReplacePathModel(r.URL.EscapedPath(), url.PathEscape(alt.Model)); ok {
+			p, err := url.PathUnescape(raw)
+			if err != nil {
+				return nil, nil, false
+			}
 			r.URL.Path, r.URL.RawPath = p, ""
+			if r.URL.EscapedPath() != raw { // a "/" within a segment (a Bedrock ARN)
+				r.URL.RawPath = raw
+			}
 		} else if b, ok := key.ReplaceModel(body, alt.Model); ok {
 			body = b
 		} else {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -537,5 +538,76 @@ func waitFor(t *testing.T, cond func() bool, what string) {
 			t.Fatalf("waited 10 s for %s", what)
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestFallbackBedrockARN: Bedrock names the model in the path, an
+// inference profile's ARN escaped into one segment; its fallback is sent
+// to the alternative's ARN, escaped the same way, and keyed by it.
+func TestFallbackBedrockARN(t *testing.T) {
+	clock := newFakeClock()
+	const arn = "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/"
+	var paths []string
+	var mu sync.Mutex
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		paths = append(paths, r.URL.EscapedPath())
+		mu.Unlock()
+		if strings.Contains(r.URL.Path, "abc123") {
+			w.Header().Set("x-amzn-errortype", "ServiceUnavailableException")
+			w.WriteHeader(503)
+			return
+		}
+		w.WriteHeader(200)
+	}))
+	defer srv.Close()
+	var to []string
+	tr, _ := newTestTransport(t, clock, false, WithFallback("*/"+arn+"abc123", Alternative{Model: arn + "xyz789"}),
+		WithObserver(Observer{OnFallback: func(e FallbackEvent) { to = append(to, e.Key, e.To) }}))
+	req, _ := http.NewRequest("POST", srv.URL+"/model/"+url.PathEscape(arn+"abc123")+"/converse", strings.NewReader(`{"messages":[]}`))
+	resp, _, err := do(t, tr, req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("%v, %v", resp, err)
+	}
+	want := "[/model/" + url.PathEscape(arn+"abc123") + "/converse /model/" + url.PathEscape(arn+"xyz789") + "/converse]"
+	if got := fmt.Sprint(paths); got != want {
+		t.Errorf("paths %s; want %s", got, want)
+	}
+	host := strings.TrimPrefix(srv.URL, "http://")
+	if got, want := fmt.Sprint(to), "["+host+"/"+arn+"abc123 "+host+"/"+arn+"xyz789]"; got != want {
+		t.Errorf("fell back from and to %s; want %s", got, want)
+	}
+}
+
+// TestFallbackAzureInference: Azure AI model inference posts every model
+// to /models/chat/completions and names it in the body: its key is the
+// body's model, and its fallback rewrites the body, not the route.
+func TestFallbackAzureInference(t *testing.T) {
+	clock := newFakeClock()
+	var got []string
+	var mu sync.Mutex
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		got = append(got, r.URL.Path+" "+string(b))
+		mu.Unlock()
+		if strings.Contains(string(b), "DeepSeek-R1") {
+			w.WriteHeader(503)
+			io.WriteString(w, `{"error":{"code":"model_overloaded"}}`)
+			return
+		}
+		w.WriteHeader(200)
+	}))
+	defer srv.Close()
+	tr, _ := newTestTransport(t, clock, false, WithFallback("*/DeepSeek-R1", Alternative{Model: "Llama-3.3-70B-Instruct"}))
+	req, _ := http.NewRequest("POST", srv.URL+"/models/chat/completions?api-version=2024-05-01-preview",
+		strings.NewReader(`{"model":"DeepSeek-R1","messages":[]}`))
+	resp, _, err := do(t, tr, req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("%v, %v (sent %q)", resp, err, got)
+	}
+	want := `[/models/chat/completions {"model":"DeepSeek-R1","messages":[]} /models/chat/completions {"model":"Llama-3.3-70B-Instruct","messages":[]}]`
+	if fmt.Sprint(got) != want {
+		t.Errorf("sent %q; want %s", got, want)
 	}
 }

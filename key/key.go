@@ -2,6 +2,7 @@ package key
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 	"unicode/utf8"
 )
@@ -26,15 +27,21 @@ func Of(req *http.Request, body []byte) string {
 // so that a caller can look the key up without allocating it.
 func Append(dst []byte, req *http.Request, body []byte) []byte {
 	host := req.Host
-	path := ""
+	path, raw := "", false
 	if req.URL != nil {
 		if req.URL.Host != "" {
 			host = req.URL.Host
 		}
 		path = req.URL.Path
+		if req.URL.RawPath != "" { // escaped: a model holding a "/" (a Bedrock ARN) is one segment there
+			path, raw = req.URL.EscapedPath(), true // RawPath, unless it no longer fits Path
+		}
 	}
 	dst = append(dst, lower(host)...)
 	if m, ok := ModelFromPath(path); ok {
+		if raw {
+			m = unescape(m)
+		}
 		return append(append(dst, '/'), m...)
 	}
 	if tok, plain, ok := scanModel(body); ok && len(tok) > len(`""`) {
@@ -48,20 +55,37 @@ func Append(dst []byte, req *http.Request, body []byte) []byte {
 	return dst
 }
 
+// unescape returns the escaped path segment m unescaped, or as it is when
+// it holds no valid escape.
+func unescape(m string) string {
+	if strings.IndexByte(m, '%') < 0 {
+		return m
+	}
+	if u, err := url.PathUnescape(m); err == nil && u != "" {
+		return u
+	}
+	return m
+}
+
 // ModelFromPath returns the model named by a URL path: the first segment
 // that follows a "models" or "deployments" segment, cut at its first ":"
-// (Gemini's method suffix), provided that leaves it non-empty. Empty
-// segments ("//") are skipped. It recognizes
+// (Gemini's method suffix, escaped or not), provided that leaves it
+// non-empty, or the first that follows a "model" segment, whole (Bedrock's
+// ids hold a ":"). Empty segments ("//") are skipped, and so are the routes
+// that follow "models" in Azure AI model inference ("chat", "embeddings",
+// "images", "info"), whose requests name the model in their body. It
+// recognizes
 //
 //	/v1beta/models/{model}:generateContent                 Gemini
 //	/v1/projects/{p}/locations/{l}/publishers/{pub}/models/{model}:predict
 //	                                                       Vertex AI
 //	/openai/deployments/{model}/chat/completions           Azure OpenAI
+//	/model/{model}/converse                                Bedrock
 //	/v1/models/{model}                                     model retrieval
 //
 // with or without the leading "/". A query or fragment ("?…", "#…") is
 // ignored, so a request URI may be passed as well as a path. The result is
-// a substring of path.
+// a substring of path: of an escaped path (URL.EscapedPath), escaped.
 func ModelFromPath(path string) (string, bool) {
 	start, end, ok := pathModel(path)
 	return path[start:end], ok
@@ -69,10 +93,16 @@ func ModelFromPath(path string) (string, bool) {
 
 // pathModel returns where ModelFromPath's model lies in path.
 func pathModel(path string) (start, end int, ok bool) {
-	if !strings.Contains(path, "models/") && !strings.Contains(path, "deployments/") {
-		return 0, 0, false // no such segment followed by another: the common case, found fast
+	if !mayName(path) {
+		return 0, 0, false // the common case, found fast
 	}
-	after := false // the last non-empty segment was "models" or "deployments"
+	const (
+		none    = iota
+		models  // the last non-empty segment was "models"
+		deploys // "deployments"
+		bedrock // "model"
+	)
+	after := none
 	from := 0
 	for i := 0; ; i++ {
 		last := i == len(path) || path[i] == '?' || path[i] == '#'
@@ -80,21 +110,65 @@ func pathModel(path string) (start, end int, ok bool) {
 			continue
 		}
 		if seg := path[from:i]; seg != "" {
-			if after {
-				if c := strings.IndexByte(seg, ':'); c >= 0 {
-					seg = seg[:c]
-				}
-				if seg != "" {
-					return from, from + len(seg), true
-				}
+			if after == models || after == deploys {
+				seg = cutMethod(seg)
 			}
-			after = seg == "models" || seg == "deployments"
+			if seg != "" && after != none && !(after == models && inferenceRoute(seg)) {
+				return from, from + len(seg), true
+			}
+			switch seg {
+			case "models":
+				after = models
+			case "deployments":
+				after = deploys
+			case "model":
+				after = bedrock
+			default:
+				after = none
+			}
 		}
 		if last {
 			return 0, 0, false
 		}
 		from = i + 1
 	}
+}
+
+// mayName reports whether path holds "models/", "model/" or
+// "deployments/": none of them, no model.
+func mayName(path string) bool {
+	for p := path; ; {
+		i := strings.Index(p, "model")
+		if i < 0 {
+			break
+		}
+		p = p[i+len("model"):]
+		if len(p) > 0 && p[0] == '/' || len(p) > 1 && p[0] == 's' && p[1] == '/' {
+			return true
+		}
+	}
+	return strings.Contains(path, "deployments/")
+}
+
+// cutMethod cuts seg at its first ":" or escaped ":" ("%3A").
+func cutMethod(seg string) string {
+	for i := 0; i < len(seg); i++ {
+		if seg[i] == ':' || seg[i] == '%' && i+2 < len(seg) && seg[i+1] == '3' && (seg[i+2] == 'A' || seg[i+2] == 'a') {
+			return seg[:i]
+		}
+	}
+	return seg
+}
+
+// inferenceRoute reports whether seg, after a "models" segment, is a route
+// of Azure AI model inference (/models/chat/completions, /models/embeddings,
+// /models/images/embeddings, /models/info), whose model is in the body.
+func inferenceRoute(seg string) bool {
+	switch seg {
+	case "chat", "embeddings", "images", "info":
+		return true
+	}
+	return false
 }
 
 // lower returns s lower-cased, without allocating when it already is.

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -199,6 +200,22 @@ var pathCases = []modelCase{
 	{"", "", false},
 	{"/", "", false},
 	{"?models/x", "", false},
+	// Azure AI model inference: routes after "models", the model in the body.
+	{"/models/chat/completions?api-version=2024-05-01-preview", "", false},
+	{"/models/embeddings", "", false},
+	{"/models/images/embeddings", "", false},
+	{"/models/info", "", false},
+	// Bedrock: the id's ":" is its own, escaped or not.
+	{"/model/anthropic.claude-3-5-sonnet-20240620-v1:0/invoke", "anthropic.claude-3-5-sonnet-20240620-v1:0", true},
+	{"/model/anthropic.claude-3-5-sonnet-20240620-v1%3A0/converse-stream", "anthropic.claude-3-5-sonnet-20240620-v1%3A0", true},
+	{"/model/arn%3Aaws%3Abedrock%3Aus-east-1%3A123456789012%3Aapplication-inference-profile%2Fabc123/converse",
+		"arn%3Aaws%3Abedrock%3Aus-east-1%3A123456789012%3Aapplication-inference-profile%2Fabc123", true},
+	{"/model/", "", false},
+	{"/v1/mymodel/x", "", false},
+	// Gemini's method suffix, escaped.
+	{"/v1beta/models/gemini-pro%3AgenerateContent", "gemini-pro", true},
+	{"/v1beta/models/gemini-pro%3agenerateContent", "gemini-pro", true},
+	{"/v1beta/models/gemini-pro%3", "gemini-pro%3", true},
 }
 
 func TestModelFromPath(t *testing.T) {
@@ -240,6 +257,16 @@ func TestKey(t *testing.T) {
 			`{"model":"ignored","contents":[]}`, "generativelanguage.googleapis.com/gemini-1.5-pro"},
 		{newReq("POST", "https://x.openai.azure.com/openai/deployments/gpt4-prod/chat/completions?api-version=2024-02-01"),
 			`{"messages":[]}`, "x.openai.azure.com/gpt4-prod"},
+		// Azure AI model inference names the model in the body.
+		{newReq("POST", "https://acme.services.ai.azure.com/models/chat/completions?api-version=2024-05-01-preview"),
+			`{"model":"DeepSeek-R1","messages":[]}`, "acme.services.ai.azure.com/DeepSeek-R1"},
+		// Bedrock names it in the path, as the SDK sends it (escaped) or not.
+		{newReq("POST", "https://bedrock-runtime.us-east-1.amazonaws.com/model/anthropic.claude-3-5-sonnet-20240620-v1:0/invoke"),
+			`{"messages":[]}`, "bedrock-runtime.us-east-1.amazonaws.com/anthropic.claude-3-5-sonnet-20240620-v1:0"},
+		{newReq("POST", "https://bedrock-runtime.us-east-1.amazonaws.com/model/anthropic.claude-3-5-sonnet-20240620-v1%3A0/converse"),
+			`{"messages":[]}`, "bedrock-runtime.us-east-1.amazonaws.com/anthropic.claude-3-5-sonnet-20240620-v1:0"},
+		{newReq("POST", "https://bedrock-runtime.us-east-1.amazonaws.com/model/arn%3Aaws%3Abedrock%3Aus-east-1%3A123456789012%3Aapplication-inference-profile%2Fabc123/converse"),
+			"", "bedrock-runtime.us-east-1.amazonaws.com/arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abc123"},
 		// Credentials in the URL never reach the key.
 		{newReq("POST", "https://user:sk-proj-secret@generativelanguage.googleapis.com/v1beta/models/gemini-pro:generateContent?key=AIza-secret"),
 			"", "generativelanguage.googleapis.com/gemini-pro"},
@@ -505,22 +532,29 @@ func FuzzModelFromPath(f *testing.F) {
 			}
 			return
 		}
-		if m == "" || strings.ContainsAny(m, "/?#:") {
+		if m == "" || strings.ContainsAny(m, "/?#") {
 			t.Fatalf("ModelFromPath(%q) = %q: empty or holds a separator", path, m)
 		}
-		if !followsSegment(path, m) {
-			t.Fatalf("ModelFromPath(%q) = %q, which does not follow a models or deployments segment", path, m)
+		if !followsSegment(path, m, "model") && (strings.Contains(m, ":") || !followsSegment(path, m, "models", "deployments")) {
+			t.Fatalf("ModelFromPath(%q) = %q, which does not follow a models or deployments segment, or a model segment whole", path, m)
 		}
 	})
 }
 
-// followsSegment reports whether m is found in path right after "/models/"
-// or "/deployments/" (or those at its start), with any number of slashes
-// around it.
-func followsSegment(path, m string) bool {
+// followsSegment reports whether m is found in path right after a segment
+// named one of names, with any number of slashes around it: whole after
+// "model", as a prefix after the others.
+func followsSegment(path, m string, names ...string) bool {
 	segs := strings.FieldsFunc(path, func(r rune) bool { return r == '/' })
 	for i := 0; i+1 < len(segs); i++ {
-		if (segs[i] == "models" || segs[i] == "deployments") && strings.HasPrefix(segs[i+1], m) {
+		if !slices.Contains(names, segs[i]) {
+			continue
+		}
+		next := segs[i+1]
+		if j := strings.IndexAny(next, "?#"); j >= 0 {
+			next = next[:j]
+		}
+		if segs[i] == "model" && next == m || segs[i] != "model" && strings.HasPrefix(next, m) {
 			return true
 		}
 	}

@@ -49,6 +49,8 @@ func TestReplacePathModel(t *testing.T) {
 		{"/v1beta/models/gemini-1.5-pro:generateContent", "gemini-1.5-flash", "/v1beta/models/gemini-1.5-flash:generateContent", true},
 		{"/openai/deployments/gpt4/chat/completions", "gpt4o", "/openai/deployments/gpt4o/chat/completions", true},
 		{"/v1/chat/completions", "m", "/v1/chat/completions", false},
+		{"/models/chat/completions", "m", "/models/chat/completions", false}, // Azure AI inference: in the body
+		{"/model/meta.llama3-70b-instruct-v1:0/converse", "amazon.nova-pro-v1:0", "/model/amazon.nova-pro-v1:0/converse", true},
 	} {
 		got, ok := ReplacePathModel(tt.path, tt.model)
 		if ok != tt.ok || got != tt.want {
