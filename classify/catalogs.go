@@ -19,6 +19,7 @@ func OpenAI() *Catalog {
 			"rate_limit_exceeded":   Retryable,
 			"server_error":          Retryable,
 			"engine_overloaded":     Retryable,
+			"capacity_exceeded":     Retryable, // Groq's 498: its flex tier at capacity, to retry after a backoff
 		},
 		Statuses: map[int]Verdict{409: Retryable},
 	}

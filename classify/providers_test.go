@@ -60,6 +60,14 @@ func TestOpenAI(t *testing.T) {
 				Message: "The engine is currently overloaded, please try again later"},
 		},
 		{
+			// Groq (OpenAI-compatible): the flex tier at capacity; its docs
+			// say to back off and retry (console.groq.com/docs/flex-processing).
+			name: "498 capacity_exceeded (Groq flex)", status: 498,
+			body: `{"error":{"message":"Flex tier capacity exceeded. Please try again later.","type":"invalid_request_error","code":"capacity_exceeded"}}`,
+			want: Decision{Verdict: Retryable, Evidence: ByBody, Code: "capacity_exceeded", Type: "invalid_request_error",
+				Message: "Flex tier capacity exceeded. Please try again later."},
+		},
+		{
 			name: "409 is retried, as OpenAI's SDKs do", status: 409,
 			body: `{"error":{"message":"conflict","type":"invalid_request_error"}}`,
 			// invalid_request_error is Fatal: the body is stronger than the status.
