@@ -262,7 +262,7 @@ func TestBreakerOpenWithHeldAnswerReturnsIt(t *testing.T) {
 	clock := newFakeClock()
 	u := newUpstream(t, clock, reply{status: 503, body: `{"error":{"code":"model_overloaded"}}`})
 	tr, ct := newTestTransport(t, clock, false, WithBreaker(breaker.Settings{MinRequests: 1, FailureRatio: 1, OpenTimeout: time.Hour}))
-	tr.now = time.Now // gobreaker keeps wall-clock time: compare its open timeout with that
+	tr.clk.now = time.Now // gobreaker keeps wall-clock time: compare its open timeout with that
 	resp, _, err := do(t, tr, post(t, u.URL, chatBody))
 	if err != nil || resp.StatusCode != 503 || len(u.Hits()) != 1 {
 		t.Fatalf("resp %v err %v after %d requests; want the 503 after 1", resp, err, len(u.Hits()))

@@ -142,7 +142,7 @@ func (c *fakeClock) instantSleep(ctx context.Context, d time.Duration) error {
 // withClock installs the fake clock in t; blocking selects real blocking
 // sleeps, otherwise sleeps advance the clock at once.
 func withClock(tr *Transport, c *fakeClock, blocking bool) *Transport {
-	tr.now = c.Now
+	tr.clk.now = c.Now
 	tr.after = c.AfterFunc
 	if blocking {
 		tr.sleep = c.Sleep

@@ -241,7 +241,7 @@ func TestRateLimitWaitPastDeadlineFailsAtOnce(t *testing.T) {
 	clock := newFakeClock()
 	srv := newModelServer(t, clock, func(string, int) (int, map[string]string) { return 200, nil })
 	tr, _ := newTestTransport(t, clock, true, WithRateLimits(ratelimit.Limits{Default: ratelimit.Limit{Rate: 1, Burst: 1}}))
-	tr.now = time.Now // deadlines are real time
+	tr.clk.now = time.Now // deadlines are real time
 	resp, err := tr.RoundTrip(chat(t, srv.URL, "m"))
 	if err != nil {
 		t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"runtime"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -39,11 +40,18 @@ type Transport struct {
 	tail       *tailRules // per-key first-event timeouts, fallbacks, hedges; nil for none
 
 	// Time, injected by tests; time.Now and a timer otherwise. The gates
-	// read the same clock.
-	now   func() time.Time
+	// read the same clock, through clk: they do not point back at the
+	// Transport, so that a Transport its user dropped can be collected
+	// while its Store lives on (see New).
+	clk   *clock
 	sleep func(ctx context.Context, d time.Duration) error
 	after func(d time.Duration, f func()) (stop func() bool) // time.AfterFunc
 }
+
+// clock is the Transport's clock, shared with its gates.
+type clock struct{ now func() time.Time }
+
+func (t *Transport) now() time.Time { return t.clk.now() }
 
 // New returns a Transport that sends requests through next, or through
 // http.DefaultTransport when next is nil.
@@ -74,7 +82,7 @@ func New(next http.RoundTripper, opts ...Option) *Transport {
 		}
 		o(&c)
 	}
-	t := &Transport{next: next, now: time.Now, sleep: sleep, after: afterFunc, obs: c.observer,
+	t := &Transport{next: next, clk: &clock{now: time.Now}, sleep: sleep, after: afterFunc, obs: c.observer,
 		idemHeader: c.idemHeader, attHeader: c.attemptHeader, tail: newTailRules(&c)}
 	var errs []error
 	errs = append(errs, c.errs...)
@@ -104,12 +112,13 @@ func New(next http.RoundTripper, opts ...Option) *Transport {
 	}
 	t.keyFunc = c.keyFunc
 	t.costFunc = c.costFunc
+	clk := t.clk
 	gc := gate.Config{
 		Breaker: c.breaker,
 		Limits:  c.limits,
 		Budget:  retry.NewAccount(t.policy.Budget),
 		MaxWait: t.policy.MaxHint,
-		Now:     func() time.Time { return t.now() },
+		Now:     func() time.Time { return clk.now() },
 	}
 	if user := c.breaker.OnStateChange; user != nil || t.obs.OnBreakerChange != nil {
 		onChange := t.obs.OnBreakerChange
@@ -130,9 +139,13 @@ func New(next http.RoundTripper, opts ...Option) *Transport {
 	}
 	gates, err := gate.New(gc)
 	if err == nil && c.store != nil && len(errs) == 0 {
-		// The subscription lasts as long as the Store: closing the Store
-		// ends it.
-		c.store.Subscribe(gates.Deadline)
+		// The subscription ends when the Store is closed, or when the
+		// Transport is no longer reachable: the Store holds the gates,
+		// not the Transport.
+		cancel := c.store.Subscribe(gates.Deadline)
+		if cancel != nil {
+			runtime.SetFinalizer(t, func(*Transport) { cancel() })
+		}
 	}
 	if err != nil {
 		errs = append(errs, err)

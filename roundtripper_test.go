@@ -246,7 +246,7 @@ func TestHintLongerThanCapOrDeadlineReturnsAtOnce(t *testing.T) {
 				ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(tc.timeout))
 				defer cancel()
 				req = req.WithContext(ctx)
-				tr.now = time.Now
+				tr.clk.now = time.Now
 			}
 			resp, _, err := do(t, tr, req)
 			if err != nil {

@@ -18,7 +18,7 @@ import (
 //     then.
 //
 // The Transport never fails a call because of its Store: when Take fails or
-// takes longer than StoreTimeout, the Transport falls back to its own share
+// takes longer than 50 ms, the Transport falls back to its own share
 // of the limit last seen (the limit divided by Members) and tries the Store
 // again a little later; Observer.OnStore reports both transitions.
 //
@@ -44,7 +44,9 @@ type Store interface {
 
 	// Subscribe has f called with each deadline raised in the fleet, the
 	// ones in force when it is called first, until the returned function
-	// is called. f must not block.
+	// is called. f must not block. A Transport subscribes once, in New,
+	// and cancels once it is no longer reachable (from a finalizer), so
+	// that many Transports may come and go over one Store.
 	Subscribe(f func(name string, until time.Time)) (cancel func())
 
 	// Members returns how many Transports share the Store, as last seen

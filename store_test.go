@@ -3,6 +3,7 @@ package rebound
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -187,5 +188,70 @@ func TestStoreDownFallsBackToTheLocalShare(t *testing.T) {
 	}
 	if len(events) != 2 || !events[1].Up {
 		t.Fatalf("events %+v, want the store back up", events)
+	}
+}
+
+// subStore is a Store that counts its subscriptions.
+type subStore struct {
+	mu   sync.Mutex
+	subs map[int]func(string, time.Time)
+	next int
+}
+
+func (s *subStore) Take(context.Context, string, StoreLimit, int) (time.Duration, error) {
+	return 0, nil
+}
+func (s *subStore) Raise(string, time.Time) {}
+func (s *subStore) Members() int            { return 1 }
+func (s *subStore) Subscribe(f func(string, time.Time)) func() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := s.next
+	s.next++
+	s.subs[id] = f
+	return func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		delete(s.subs, id)
+	}
+}
+
+func (s *subStore) live() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.subs)
+}
+
+// TestDroppedTransportLeavesItsStore: a service that builds Transports over
+// one long-lived Store (one per tenant, one per configuration reload) does
+// not keep the ones it dropped subscribed to the Store, with their gates,
+// and told every deadline the fleet raises.
+func TestDroppedTransportLeavesItsStore(t *testing.T) {
+	st := &subStore{subs: map[int]func(string, time.Time){}}
+	const n = 20
+	kept := New(nil, WithStore(st))
+	for range n {
+		if err := New(nil, WithStore(st)).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.mu.Lock()
+	subscribed := st.next
+	st.mu.Unlock()
+	if subscribed != n+1 {
+		t.Fatalf("%d subscriptions made; want %d", subscribed, n+1)
+	}
+	deadline := time.After(10 * time.Second)
+	for st.live() > 1 {
+		runtime.GC() // finalizers run after a collection, on their own goroutine
+		select {
+		case <-deadline:
+			t.Fatalf("%d of %d dropped Transports still subscribed after 10 s of collections", st.live()-1, n)
+		case <-time.After(time.Millisecond):
+		}
+	}
+	runtime.KeepAlive(kept)
+	if got := st.live(); got != 1 {
+		t.Fatalf("%d subscriptions; want the kept Transport's", got)
 	}
 }

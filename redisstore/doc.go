@@ -21,8 +21,9 @@
 //   - P "members": a sorted set of the live Stores, scored by their last
 //     heartbeat.
 //
-// With a Redis Cluster, put the prefix in braces ("{rebound}:") so that a
-// Store's keys share one slot.
+// With a Redis Cluster (or a Ring), the prefix must be in braces so that a
+// Store's keys share one slot: the default is then "{rebound}:", and New
+// refuses a prefix without a hash tag.
 //
 // A Store never blocks the Transport on Redis but in Take, which ctx bounds.
 // Its background goroutines (a publisher, a subscriber, a dispatcher and a

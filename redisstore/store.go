@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,8 +20,11 @@ import (
 
 // Defaults of Options.
 const (
-	DefaultPrefix    = "rebound:"
-	DefaultHeartbeat = time.Second
+	DefaultPrefix = "rebound:"
+	// DefaultClusterPrefix is the prefix with a Redis Cluster or Ring: in
+	// braces, so that the keys of a script share one slot.
+	DefaultClusterPrefix = "{rebound}:"
+	DefaultHeartbeat     = time.Second
 )
 
 var (
@@ -40,7 +44,9 @@ const opTimeout = 2 * time.Second
 type Options struct {
 	// Prefix starts the name of every key and channel the Store uses;
 	// Stores share their gates when they share a Redis and a prefix. If
-	// empty, DefaultPrefix is used.
+	// empty, DefaultPrefix is used, or DefaultClusterPrefix with a
+	// *redis.ClusterClient or *redis.Ring, with which a prefix must hold a
+	// hash tag ("{…}"): New refuses one without.
 	Prefix string
 
 	// Heartbeat is how often the Store counts itself among the members and
@@ -126,6 +132,17 @@ func New(rdb redis.UniversalClient, opts Options) (*Store, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
+	switch rdb.(type) {
+	case *redis.ClusterClient, *redis.Ring:
+		// A script's keys must share a slot (a shard): Raise's do only
+		// when the prefix holds a hash tag.
+		if opts.Prefix == "" {
+			opts.Prefix = DefaultClusterPrefix
+		} else if !hashTagged(opts.Prefix) {
+			return nil, fmt.Errorf("%w: Prefix %q has no hash tag: with a Redis Cluster or Ring, put it in braces, as in %q",
+				ErrInvalidOptions, opts.Prefix, "{"+strings.TrimSuffix(opts.Prefix, ":")+"}:")
+		}
+	}
 	var id [12]byte
 	if _, err := cryptorand.Read(id[:]); err != nil {
 		return nil, fmt.Errorf("redisstore: member id: %w", err)
@@ -153,6 +170,17 @@ func New(rdb redis.UniversalClient, opts Options) (*Store, error) {
 	go s.subscribeLoop()
 	go s.dispatchLoop()
 	return s, nil
+}
+
+// hashTagged reports whether p holds a Redis Cluster hash tag: a non-empty
+// run between its first "{" and the first "}" after it.
+func hashTagged(p string) bool {
+	_, after, ok := strings.Cut(p, "{")
+	if !ok {
+		return false
+	}
+	tag, _, ok := strings.Cut(after, "}")
+	return ok && tag != ""
 }
 
 func honoursContext(rdb redis.UniversalClient) bool {

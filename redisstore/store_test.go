@@ -3,6 +3,7 @@ package redisstore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"sync"
 	"testing"
@@ -59,6 +60,56 @@ func runTakes(t *testing.T, name string, l rebound.StoreLimit, steps []take) {
 		if st.wait == 0 && got != 0 || st.wait > 0 && (got < st.wait*99/100 || got > st.wait) {
 			t.Fatalf("step %d: Take(%d) = %v, want %v", i, st.n, got, st.wait)
 		}
+	}
+}
+
+// TestClusterPrefix: with a Redis Cluster (or Ring), Raise's script holds
+// two keys, which must share a slot: the default prefix is in braces, and
+// a prefix without a hash tag is refused (every Raise failed with
+// CROSSSLOT, and nothing told of it).
+func TestClusterPrefix(t *testing.T) {
+	for p, want := range map[string]bool{"{rebound}:": true, "app:{rb}:": true, "{a}{b}": true,
+		"rebound:": false, "{}:": false, "}x{:": false, "{x": false, "": false} {
+		if got := hashTagged(p); got != want {
+			t.Errorf("hashTagged(%q) = %v; want %v", p, got, want)
+		}
+	}
+	cluster := func() redis.UniversalClient {
+		return redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{"127.0.0.1:1"}})
+	}
+	ring := func() redis.UniversalClient {
+		return redis.NewRing(&redis.RingOptions{Addrs: map[string]string{"a": "127.0.0.1:1"}})
+	}
+	plain := func() redis.UniversalClient { return redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"}) }
+	for _, tc := range []struct {
+		name         string
+		rdb          func() redis.UniversalClient
+		prefix, want string // want "": refused
+	}{
+		{"cluster", cluster, "", DefaultClusterPrefix},
+		{"cluster", cluster, "{tenant-a}:", "{tenant-a}:"},
+		{"cluster", cluster, "rebound:", ""},
+		{"ring", ring, "", DefaultClusterPrefix},
+		{"ring", ring, "tenant-a:", ""},
+		{"client", plain, "", DefaultPrefix},
+	} {
+		t.Run(fmt.Sprintf("%s;prefix=%q", tc.name, tc.prefix), func(t *testing.T) {
+			t.Parallel() // each Close tries the unreachable Redis for up to 500 ms
+			rdb := tc.rdb()
+			defer rdb.Close()
+			s, err := New(rdb, Options{Prefix: tc.prefix})
+			switch {
+			case tc.want == "" && !errors.Is(err, ErrInvalidOptions):
+				t.Errorf("New = %v; want ErrInvalidOptions", err)
+			case tc.want != "" && err != nil:
+				t.Errorf("New = %v", err)
+			case tc.want != "" && s.opts.Prefix != tc.want:
+				t.Errorf("the Store uses %q; want %q", s.opts.Prefix, tc.want)
+			}
+			if s != nil {
+				s.Close()
+			}
+		})
 	}
 }
 
@@ -244,6 +295,59 @@ func TestSubscribeReplaysDeadlinesInForce(t *testing.T) {
 	for len(got1) > 0 {
 		if d := <-got1; d.name == "next" {
 			t.Fatal("a cancelled subscriber was called")
+		}
+	}
+}
+
+// TestSubscribeCancelStopsCalls: a subscriber cancelled while another's
+// call of the same deadline is under way is not called after its cancel
+// returned (the calls of a deadline are gathered first, then made).
+func TestSubscribeCancelStopsCalls(t *testing.T) {
+	needRedis(t)
+	s := newStore(t, newClient(t, redisAddr), Options{Prefix: testPrefix(t)})
+	type heard struct {
+		sub  int
+		name string
+	}
+	called := make(chan heard, 16)
+	entered := make(chan int, 1)
+	release := make(chan struct{})
+	var cancels [2]func()
+	for i := range cancels {
+		cancels[i] = s.Subscribe(func(name string, _ time.Time) {
+			called <- heard{i, name}
+			if name == "first" {
+				select {
+				case entered <- i:
+				default:
+				}
+				<-release
+			}
+		})
+	}
+	s.deliver("first", time.Now().Add(time.Minute))
+	under := <-entered // one subscriber's call is under way, the dispatcher held in it
+	other := 1 - under
+	for len(called) > 0 {
+		<-called // made before the cancel: other's call may have come first
+	}
+	cancels[other]()
+	close(release)
+	// Deadlines are told in turn: once the second is heard, the first's
+	// calls are all made.
+	s.deliver("second", time.Now().Add(time.Minute))
+	timeout := time.After(5 * time.Second)
+	for {
+		select {
+		case h := <-called:
+			if h.sub == other {
+				t.Fatalf("subscriber %d called with %q after its cancel returned", other, h.name)
+			}
+			if h.name == "second" {
+				return
+			}
+		case <-timeout:
+			t.Fatal("the second deadline was never told")
 		}
 	}
 }

@@ -73,6 +73,7 @@ func (s *Store) deliver(name string, until time.Time) {
 func (s *Store) dispatchLoop() {
 	defer s.wg.Done()
 	type call struct {
+		id    uint64
 		f     func(string, time.Time)
 		name  string
 		until time.Time
@@ -91,21 +92,26 @@ func (s *Store) dispatchLoop() {
 			if f, ok := s.subs[id]; ok {
 				for name, until := range s.inForce {
 					if until.After(now) {
-						calls = append(calls, call{f, name, until})
+						calls = append(calls, call{id, f, name, until})
 					}
 				}
 			}
 		}
 		s.fresh = s.fresh[:0]
 		for name, until := range s.dispatch {
-			for _, f := range s.subs {
-				calls = append(calls, call{f, name, until})
+			for id, f := range s.subs {
+				calls = append(calls, call{id, f, name, until})
 			}
 			delete(s.dispatch, name)
 		}
 		s.smu.Unlock()
 		for i, c := range calls {
-			c.f(c.name, c.until)
+			s.smu.Lock()
+			_, live := s.subs[c.id]
+			s.smu.Unlock()
+			if live {
+				c.f(c.name, c.until)
+			}
 			calls[i] = call{}
 		}
 	}
@@ -129,13 +135,14 @@ func (s *Store) subscribeLoop() {
 // a read of the deadlines in force, so that a Store that starts late, or
 // that Redis lost for a while, catches up.
 func (s *Store) receive(bo *backoff) bool {
-	ps := s.rdb.Subscribe(s.ctx) // no channel yet: no I/O
+	// Named at once: a Ring picks its shard by the channel (and panics
+	// without one). On failure, Receive subscribes again.
+	ps := s.rdb.Subscribe(s.ctx, s.key("deadlines"))
 	stop := context.AfterFunc(s.ctx, func() { _ = ps.Close() })
 	defer func() {
 		stop()
 		_ = ps.Close() // closed before the Store's Close returns
 	}()
-	_ = ps.Subscribe(s.ctx, s.key("deadlines")) // on failure, Receive subscribes again
 	got, pinged, replay := false, false, false
 	for {
 		msg, err := ps.ReceiveTimeout(s.ctx, pingAfter)

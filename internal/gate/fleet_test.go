@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/rebound-http/rebound/classify"
 	"github.com/rebound-http/rebound/ratelimit"
 )
@@ -21,6 +23,7 @@ type gcraStore struct {
 	mu      sync.Mutex
 	tat     map[string]time.Time
 	members int
+	charged map[string]int // units charged, by name, when set
 }
 
 func (m *gcraStore) Take(_ context.Context, name string, l SharedLimit, n int) (time.Duration, error) {
@@ -38,6 +41,9 @@ func (m *gcraStore) Take(_ context.Context, name string, l SharedLimit, n int) (
 		return at.Sub(now), nil
 	}
 	m.tat[name] = next
+	if m.charged != nil {
+		m.charged[name] += n
+	}
 	return 0, nil
 }
 
@@ -277,4 +283,44 @@ func TestFleetCallAboveTheSharedBurst(t *testing.T) {
 		t.Fatalf("the next call, at its slot: %+v, want Send", again)
 	}
 	s.Report(&again.Ticket, ok200, nil, false, c.now)
+}
+
+// A call that the fleet's token limit makes wait was charged a slot of its
+// request limit already: it keeps it, and asks for tokens alone when its
+// turn comes. (Charged a slot at each ask, it spent slots the fleet sent
+// no request in, and other members' calls waited for them.)
+func TestFleetTokenWaitKeepsItsRequestSlot(t *testing.T) {
+	c := newClock()
+	store := &gcraStore{now: c.Now, tat: map[string]time.Time{}, members: 2, charged: map[string]int{}}
+	limits := ratelimit.Limits{Default: ratelimit.Limit{Rate: 1, Burst: 60, Tokens: rate.Limit(100.0 / 60), TokenBurst: 100}}
+	a, b := newSet(t, c, Config{Shared: store, Limits: limits}), newSet(t, c, Config{Shared: store, Limits: limits})
+	ga, gb := a.Get("h/m", c.now), b.Get("h/m", c.now)
+	first := a.Admit(ga, c.now, Request{Attempt: 1, Cost: 60, Deadline: c.In(5 * time.Minute)})
+	if first.Verdict != Send || first.Delay != 0 {
+		t.Fatalf("the first call: %+v, want Send", first)
+	}
+	a.Report(&first.Ticket, ok200, nil, false, c.now)
+	r := Request{Attempt: 1, Cost: 60, Deadline: c.In(5 * time.Minute)}
+	asks := 0
+	for {
+		asks++
+		next := a.Admit(ga, c.now, r)
+		if next.Verdict == Send {
+			a.Report(&next.Ticket, ok200, nil, false, c.now)
+			break
+		}
+		if next.Verdict != Wait || next.Cause != Limit || asks > 10 {
+			t.Fatalf("the second call, ask %d: %+v, want Wait for the token limit, then Send", asks, next)
+		}
+		c.Advance(next.Delay)
+		r.Place = next.Place
+	}
+	third := b.Admit(gb, c.now, Request{Attempt: 1, Deadline: c.In(5 * time.Minute)})
+	if third.Verdict != Send {
+		t.Fatalf("the other member's call: %+v, want Send", third)
+	}
+	b.Report(&third.Ticket, ok200, nil, false, c.now)
+	if got := store.charged[requestsPrefix+"h/m"]; got != 3 {
+		t.Errorf("%d request slots charged for 3 requests sent (the second call asked %d times)", got, asks)
+	}
 }

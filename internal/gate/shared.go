@@ -202,6 +202,10 @@ func (s *Set) takeShared(g *Gate, now time.Time, r Request, t *Ticket) (Admissio
 			}
 			r.Place = p // its turn: it leaves the queue once answered
 		}
+		held := r.Place != nil && r.Place.held
+		if held {
+			req.Period = 0 // its slot was charged already
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
 		wait, byTok, err := s.takeBoth(ctx, g.key, req, tok, cost)
 		cancel()
@@ -218,6 +222,9 @@ func (s *Set) takeShared(g *Gate, now time.Time, r Request, t *Ticket) (Admissio
 			wait += time.Duration(s.jitter(int64(sharedJitter)))
 			s.Cancel(t, now)
 			a, _ := s.fleetWait(g, now, r, wait)
+			if a.Place != nil && byTok && (held || req.Period > 0) {
+				a.Place.held = true
+			}
 			return a, 0, false
 		}
 		s.Leave(g, r.Place) // it goes: the next may ask at once
@@ -245,6 +252,12 @@ type Place struct {
 	wake     chan struct{} // closed when the place comes first
 	deadline int64         // Unix ns; 0: none
 	gone     bool          // left the queue
+	// held says the call was charged a slot of the fleet's request limit
+	// and then told to wait for its token limit: it keeps that slot, and
+	// asks for tokens alone when its turn comes (charged a slot at each
+	// ask, it spent slots no request was sent in). Only the call that
+	// holds the place reads and writes it.
+	held bool
 }
 
 // fleetTurn says whether the call of r may ask the fleet's limits now: it
