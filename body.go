@@ -75,11 +75,12 @@ func prepareBody(req *http.Request, limit int64) (replay, error) {
 	return replay{mode: oneShot, buf: buf, rest: req.Body}, nil
 }
 
-// keyBody calls f with the body bytes a KeyFunc may look at: the buffer, the
-// unread bytes of the reader http.NewRequest wrapped (see peekable), or a
-// GetBody copy read into a pooled buffer; f gets nil when the body is
-// absent, not replayable or larger than limit, or when a copy would be
-// larger than maxPooledKeyBody. The bytes are only valid during f.
+// keyBody calls f with the body bytes a KeyFunc may look at: the buffer (of
+// a one-shot body, its first limit bytes), the unread bytes of the reader
+// http.NewRequest wrapped (see peekable), or a GetBody copy read into a
+// pooled buffer; f gets nil when the body is absent, when a GetBody body's
+// length is unknown or larger than limit, or when a copy would be larger
+// than maxPooledKeyBody. The bytes are only valid during f.
 func (r *replay) keyBody(req *http.Request, limit int64, f func([]byte) string) string {
 	switch r.mode {
 	case buffered, oneShot:
@@ -268,12 +269,16 @@ var errNotReplayable = errors.New("rebound: request body cannot be replayed")
 // and net/http make the same trade).
 const maxDrain = 4 << 10
 
-// discard drains at most maxDrain bytes of resp's body and closes it.
+// discard drains at most maxDrain bytes of resp's body and closes it. An
+// event stream is closed undrained: its server may keep it open, and a
+// read would wait for its next event.
 func discard(resp *http.Response) {
 	if resp == nil || resp.Body == nil {
 		return
 	}
-	io.CopyN(io.Discard, resp.Body, maxDrain)
+	if !eventStream(resp.Header) {
+		io.CopyN(io.Discard, resp.Body, maxDrain)
+	}
 	resp.Body.Close()
 }
 
@@ -284,9 +289,11 @@ const maxKept = 64 << 10
 
 // keep prepares resp, a retryable answer, to be held while the call waits:
 // a body of at most maxKept bytes is read into memory and the upstream body
-// closed; a longer one stays as it is (and its connection with it).
+// closed; a longer one stays as it is (and its connection with it), and so
+// does an event stream, whose server may keep it open after its error
+// event: reading it to its end could wait for ever.
 func keep(resp *http.Response) *http.Response {
-	if resp == nil || resp.Body == nil || resp.Body == http.NoBody {
+	if resp == nil || resp.Body == nil || resp.Body == http.NoBody || eventStream(resp.Header) {
 		return resp
 	}
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxKept+1))

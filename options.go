@@ -16,14 +16,23 @@ import (
 type Option func(*config)
 
 // KeyFunc names the upstream a request goes to; breakers and rate limits are
-// kept per key. body is the request body when it is buffered or replayable
-// (nil otherwise); a KeyFunc must not modify req or body.
+// kept per key. body is the request body when it is at hand (see below);
+// a KeyFunc must not modify req or body.
+//
+// The body a KeyFunc or CostFunc is given: a body without GetBody is read
+// into memory up to retry.Policy.MaxBodyBuffer bytes, and body is all of
+// it, or, when it is longer (then sent once, never retried), the bytes
+// read, MaxBodyBuffer and one (none when MaxBodyBuffer is negative); a
+// body with GetBody is given whole when its
+// ContentLength is known and within MaxBodyBuffer (and 1 MiB, unless the
+// reader http.NewRequest wrapped can be read in place), and is nil
+// otherwise. body is nil for a request without one.
 type KeyFunc func(req *http.Request, body []byte) string
 
 // CostFunc estimates the tokens a request will be charged against a token
-// limit (a provider's TPM). body is the request body when it is buffered or
-// replayable (nil otherwise); a CostFunc must not modify req or body, and a
-// negative result counts as zero.
+// limit (a provider's TPM). body is the request body when it is at hand, or
+// its first bytes (see KeyFunc); a CostFunc must not modify req or body,
+// and a negative result counts as zero.
 type CostFunc func(req *http.Request, body []byte) int
 
 type config struct {

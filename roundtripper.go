@@ -222,7 +222,8 @@ func (t *Transport) key(req *http.Request, body []byte) string {
 }
 
 // cost returns the estimated token cost of req, whose body is b (nil when
-// not at hand).
+// not at hand, its first bytes when it is a one-shot body too long to
+// buffer).
 func (t *Transport) cost(req *http.Request, b []byte) int64 {
 	var n int
 	switch {
@@ -230,6 +231,10 @@ func (t *Transport) cost(req *http.Request, b []byte) int64 {
 		n = t.costFunc(req, b)
 	case b != nil:
 		n = key.Cost(b)
+		if rest := req.ContentLength - int64(len(b)); rest > 0 {
+			// The bytes past the buffered prefix are prompt too.
+			n += int(min(rest/4, math.MaxInt32))
+		}
 	case req.ContentLength > 0:
 		n = int(min(req.ContentLength/4, math.MaxInt32)) // the prompt, as key.Cost reckons it
 	}
@@ -436,7 +441,11 @@ func (c *call) attempt() (_ *http.Response, why Reason, fall bool, _ error) {
 		c.last = d
 		if d.Verdict != classify.Retryable {
 			if err != nil {
-				return nil, ReasonFatal, false, c.giveUp(err, ReasonFatal)
+				reason := ReasonFatal
+				if c.ctx.Err() != nil {
+					reason = ReasonCanceled // the caller's context ended mid-attempt
+				}
+				return nil, reason, false, c.giveUp(err, reason)
 			}
 			return r, ReasonFatal, d.Verdict == classify.Fatal && modelFault(d) && c.canFall(), nil
 		}
@@ -588,9 +597,14 @@ func (c *call) send(tk *gate.Ticket, areq *http.Request, o sendOpts) (*http.Resp
 	var d classify.Decision
 	if err == nil || cancel == nil || areq.Context().Err() == nil {
 		d = t.classifier.Classify(resp, err)
-		if d.Verdict != classify.Success {
-			scrubSent(&d, c.req) // whatever classified it, and a transport error's text
-		}
+	} else {
+		// The attempt's own context was cancelled: by our bound (the switch
+		// below says so) or by the caller's context, which ends the call.
+		// The user's classifier is not asked about our cancellation.
+		d = classify.ClassifyError(err)
+	}
+	if d.Verdict != classify.Success {
+		scrubSent(&d, c.req) // whatever classified it, and a transport error's text
 	}
 	// Whether our own bounds ran out before the answer was classified.
 	attemptOut := attemptStop != nil && !attemptStop()

@@ -315,10 +315,12 @@ func (r *tailRules) get(key string, now time.Time) *keyRules {
 
 // isEventStream reports whether resp is a 200 text/event-stream.
 func isEventStream(resp *http.Response) bool {
-	if resp == nil || resp.StatusCode != http.StatusOK {
-		return false
-	}
-	ct := resp.Header.Get("Content-Type")
+	return resp != nil && resp.StatusCode == http.StatusOK && eventStream(resp.Header)
+}
+
+// eventStream reports whether h's Content-Type is text/event-stream.
+func eventStream(h http.Header) bool {
+	ct := h.Get("Content-Type")
 	if i := strings.IndexByte(ct, ';'); i >= 0 {
 		ct = ct[:i]
 	}
