@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/rebound-http/rebound/classify"
 	"github.com/rebound-http/rebound/key"
@@ -105,7 +106,12 @@ func (c *call) rewrite(alt Alternative, n int) (*http.Request, []byte, bool) {
 		r.URL.Host, r.Host = alt.Host, ""
 	}
 	if alt.Model != "" {
-		if raw, ok := key.ReplacePathModel(r.URL.EscapedPath(), url.PathEscape(alt.Model)); ok {
+		esc := r.URL.EscapedPath()
+		m := url.PathEscape(alt.Model)
+		if had, _ := key.ModelFromPath(esc); strings.Contains(had, "/") {
+			m = escapeSegments(alt.Model) // {owner}/{name} for {owner}/{name}
+		}
+		if raw, ok := key.ReplacePathModel(esc, m); ok {
 			p, err := url.PathUnescape(raw)
 			if err != nil {
 				return nil, nil, false
@@ -156,4 +162,13 @@ func (r *replay) bytes(req *http.Request, limit int64) ([]byte, bool) {
 		return b, true
 	}
 	return nil, false
+}
+
+// escapeSegments escapes each "/"-separated segment of p as a path segment.
+func escapeSegments(p string) string {
+	segs := strings.Split(p, "/")
+	for i, s := range segs {
+		segs[i] = url.PathEscape(s)
+	}
+	return strings.Join(segs, "/")
 }

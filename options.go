@@ -93,7 +93,8 @@ func WithRateLimits(l ratelimit.Limits) Option {
 
 // WithKeyFunc sets how requests are grouped for breakers and rate limits.
 // The default, key.Of, is the host plus the model named in the path
-// (/models/{m}, /deployments/{m}, /model/{m}) or in the JSON body's "model".
+// (/models/{m}, /models/{owner}/{name}, /deployments/{m}, /model/{m}) or in
+// the JSON body's "model".
 func WithKeyFunc(f KeyFunc) Option {
 	return func(c *config) {
 		if f == nil {

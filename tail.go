@@ -59,9 +59,10 @@ func WithFirstEventTimeout(d time.Duration, patterns ...string) Option {
 // set.
 type Alternative struct {
 	// Model replaces the model the request names: in the URL path
-	// (/models/{m}, /deployments/{m}, /model/{m}) when it names one there, else the
-	// "model" member of its JSON body. Empty keeps the model. A request
-	// that names no model skips the alternative.
+	// (/models/{m}, /models/{owner}/{name}, /deployments/{m}, /model/{m})
+	// when it names one there, else the "model" member of its JSON body.
+	// Empty keeps the model. A request that names no model skips the
+	// alternative.
 	Model string
 	// Host replaces the URL's host (and any Request.Host). Empty keeps it.
 	Host string

@@ -611,3 +611,40 @@ func TestFallbackAzureInference(t *testing.T) {
 		t.Errorf("sent %q; want %s", got, want)
 	}
 }
+
+// TestFallbackOwnedModel: Replicate names {owner}/{name} in the path; a
+// model of one owner failing does not hold another of the same owner (two
+// keys), and its fallback goes to the alternative's {owner}/{name}, its
+// "/" a separator, not escaped.
+func TestFallbackOwnedModel(t *testing.T) {
+	clock := newFakeClock()
+	var paths []string
+	var mu sync.Mutex
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		paths = append(paths, r.URL.EscapedPath())
+		mu.Unlock()
+		if strings.Contains(r.URL.Path, "70b") {
+			w.WriteHeader(503)
+			return
+		}
+		w.WriteHeader(201)
+	}))
+	defer srv.Close()
+	var to []string
+	tr, _ := newTestTransport(t, clock, false, WithFallback("*/meta/meta-llama-3-70b-instruct", Alternative{Model: "mistralai/mixtral-8x7b"}),
+		WithRetry(retry.Policy{MaxAttempts: 1}),
+		WithObserver(Observer{OnFallback: func(e FallbackEvent) { to = append(to, e.Key, e.To) }}))
+	req, _ := http.NewRequest("POST", srv.URL+"/v1/models/meta/meta-llama-3-70b-instruct/predictions", strings.NewReader(`{"input":{}}`))
+	resp, _, err := do(t, tr, req)
+	if err != nil || resp.StatusCode != 201 {
+		t.Fatalf("%v, %v", resp, err)
+	}
+	if got, want := fmt.Sprint(paths), "[/v1/models/meta/meta-llama-3-70b-instruct/predictions /v1/models/mistralai/mixtral-8x7b/predictions]"; got != want {
+		t.Errorf("paths %s; want %s", got, want)
+	}
+	host := strings.TrimPrefix(srv.URL, "http://")
+	if got, want := fmt.Sprint(to), "["+host+"/meta/meta-llama-3-70b-instruct "+host+"/mistralai/mixtral-8x7b]"; got != want {
+		t.Errorf("fell back from and to %s; want %s", got, want)
+	}
+}

@@ -71,16 +71,20 @@ func unescape(m string) string {
 // that follows a "models" or "deployments" segment, cut at its first ":"
 // (Gemini's method suffix, escaped or not), provided that leaves it
 // non-empty, or the first that follows a "model" segment, whole (Bedrock's
-// ids hold a ":"). Empty segments ("//") are skipped, and so are the routes
-// that follow "models" in Azure AI model inference ("chat", "embeddings",
-// "images", "info"), whose requests name the model in their body. It
-// recognizes
+// ids hold a ":"). After "models", a segment that the ":" did not cut and
+// that a non-empty segment follows is a model's owner, and the model is
+// {owner}/{name}, the name cut as the owner would be. Empty segments ("//")
+// are skipped, and so are the routes that follow "models" in Azure AI
+// model inference ("chat", "embeddings", "images", "info"), whose requests
+// name the model in their body. It recognizes
 //
 //	/v1beta/models/{model}:generateContent                 Gemini
 //	/v1/projects/{p}/locations/{l}/publishers/{pub}/models/{model}:predict
 //	                                                       Vertex AI
 //	/openai/deployments/{model}/chat/completions           Azure OpenAI
 //	/model/{model}/converse                                Bedrock
+//	/v1/models/{owner}/{name}/predictions                  Replicate
+//	/models/{owner}/{name}                                 Hugging Face
 //	/v1/models/{model}                                     model retrieval
 //
 // with or without the leading "/". A query or fragment ("?…", "#…") is
@@ -114,7 +118,11 @@ func pathModel(path string) (start, end int, ok bool) {
 				seg = cutMethod(seg)
 			}
 			if seg != "" && after != none && !(after == models && inferenceRoute(seg)) {
-				return from, from + len(seg), true
+				end := from + len(seg)
+				if after == models && end == i && i < len(path) && path[i] == '/' {
+					end = ownedName(path, i+1, end)
+				}
+				return from, end, true
 			}
 			switch seg {
 			case "models":
@@ -132,6 +140,21 @@ func pathModel(path string) (start, end int, ok bool) {
 		}
 		from = i + 1
 	}
+}
+
+// ownedName returns where a model named {owner}/{name} after "models"
+// ends, its owner ending at end and the path's next segment starting at
+// from (Replicate, Hugging Face, OpenRouter): the end of that segment, cut
+// as the owner would be; end when the segment is empty.
+func ownedName(path string, from, end int) int {
+	j := from
+	for j < len(path) && path[j] != '/' && path[j] != '?' && path[j] != '#' {
+		j++
+	}
+	if name := cutMethod(path[from:j]); name != "" {
+		return from + len(name)
+	}
+	return end
 }
 
 // mayName reports whether path holds "models/", "model/" or

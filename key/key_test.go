@@ -216,6 +216,18 @@ var pathCases = []modelCase{
 	{"/v1beta/models/gemini-pro%3AgenerateContent", "gemini-pro", true},
 	{"/v1beta/models/gemini-pro%3agenerateContent", "gemini-pro", true},
 	{"/v1beta/models/gemini-pro%3", "gemini-pro%3", true},
+	// {owner}/{name} after "models": Replicate, Hugging Face, OpenRouter.
+	{"/v1/models/meta/meta-llama-3-70b-instruct/predictions", "meta/meta-llama-3-70b-instruct", true},
+	{"/models/meta-llama/Meta-Llama-3-8B-Instruct", "meta-llama/Meta-Llama-3-8B-Instruct", true},
+	{"/hf-inference/models/meta-llama/Llama-3.1-8B-Instruct/v1/chat/completions", "meta-llama/Llama-3.1-8B-Instruct", true},
+	{"/api/v1/models/openai/gpt-4o/endpoints", "openai/gpt-4o", true},
+	{"/v1/models/a/b:predict", "a/b", true},
+	{"/v1/models/a/b%3Apredict?x=1", "a/b", true},
+	{"/v1/models/a:x/b", "a", true},
+	{"/v1/models/a//b", "a", true},
+	{"/v1/models/a/?q=b", "a", true},
+	{"/v1/models/a/:x", "a", true},
+	{"/openai/deployments/d/chat/completions", "d", true},
 }
 
 func TestModelFromPath(t *testing.T) {
@@ -257,6 +269,14 @@ func TestKey(t *testing.T) {
 			`{"model":"ignored","contents":[]}`, "generativelanguage.googleapis.com/gemini-1.5-pro"},
 		{newReq("POST", "https://x.openai.azure.com/openai/deployments/gpt4-prod/chat/completions?api-version=2024-02-01"),
 			`{"messages":[]}`, "x.openai.azure.com/gpt4-prod"},
+		// Replicate and Hugging Face name {owner}/{name}: two models of one
+		// owner are two keys.
+		{newReq("POST", "https://api.replicate.com/v1/models/meta/meta-llama-3-70b-instruct/predictions"),
+			`{"input":{}}`, "api.replicate.com/meta/meta-llama-3-70b-instruct"},
+		{newReq("POST", "https://api.replicate.com/v1/models/meta/meta-llama-3-8b-instruct/predictions"),
+			`{"input":{}}`, "api.replicate.com/meta/meta-llama-3-8b-instruct"},
+		{newReq("POST", "https://router.huggingface.co/hf-inference/models/meta-llama/Llama-3.1-8B-Instruct/v1/chat/completions"),
+			`{"model":"ignored"}`, "router.huggingface.co/meta-llama/Llama-3.1-8B-Instruct"},
 		// Azure AI model inference names the model in the body.
 		{newReq("POST", "https://acme.services.ai.azure.com/models/chat/completions?api-version=2024-05-01-preview"),
 			`{"model":"DeepSeek-R1","messages":[]}`, "acme.services.ai.azure.com/DeepSeek-R1"},
@@ -532,13 +552,39 @@ func FuzzModelFromPath(f *testing.F) {
 			}
 			return
 		}
-		if m == "" || strings.ContainsAny(m, "/?#") {
-			t.Fatalf("ModelFromPath(%q) = %q: empty or holds a separator", path, m)
+		if m == "" || strings.ContainsAny(m, "?#") || strings.Count(m, "/") > 1 {
+			t.Fatalf("ModelFromPath(%q) = %q: empty, or holds a separator", path, m)
+		}
+		if owner, name, two := strings.Cut(m, "/"); two {
+			// {owner}/{name}, right after "models", neither empty nor cut.
+			if owner == "" || name == "" || strings.Contains(m, ":") || !followsOwner(path, owner, name) {
+				t.Fatalf("ModelFromPath(%q) = %q, which is not {owner}/{name} after a models segment", path, m)
+			}
+			return
 		}
 		if !followsSegment(path, m, "model") && (strings.Contains(m, ":") || !followsSegment(path, m, "models", "deployments")) {
 			t.Fatalf("ModelFromPath(%q) = %q, which does not follow a models or deployments segment, or a model segment whole", path, m)
 		}
 	})
+}
+
+// followsOwner reports whether owner is a whole segment after a "models"
+// segment in path (slashes between them skipped), and name a prefix of the
+// segment right after it.
+func followsOwner(path, owner, name string) bool {
+	if i := strings.IndexAny(path, "?#"); i >= 0 {
+		path = path[:i]
+	}
+	for p := path; ; {
+		i := strings.Index(p, "/"+owner+"/"+name)
+		if i < 0 {
+			return false
+		}
+		if before := strings.TrimRight(p[:i], "/"); before == "models" || strings.HasSuffix(before, "/models") {
+			return true
+		}
+		p = p[i+1:]
+	}
 }
 
 // followsSegment reports whether m is found in path right after a segment

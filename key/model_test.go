@@ -51,6 +51,7 @@ func TestReplacePathModel(t *testing.T) {
 		{"/v1/chat/completions", "m", "/v1/chat/completions", false},
 		{"/models/chat/completions", "m", "/models/chat/completions", false}, // Azure AI inference: in the body
 		{"/model/meta.llama3-70b-instruct-v1:0/converse", "amazon.nova-pro-v1:0", "/model/amazon.nova-pro-v1:0/converse", true},
+		{"/v1/models/meta/meta-llama-3-70b-instruct/predictions", "mistralai/mixtral-8x7b", "/v1/models/mistralai/mixtral-8x7b/predictions", true},
 	} {
 		got, ok := ReplacePathModel(tt.path, tt.model)
 		if ok != tt.ok || got != tt.want {
