@@ -326,8 +326,7 @@ func (c *call) attempt() (_ *http.Response, why Reason, fall bool, _ error) {
 		c.idem = newIdempotencyKey()
 	}
 	if !c.sub {
-		c.share = g.Share()
-		t.gates.Deposit(c.share, now)
+		c.share = g.Share() // deposited in once the call sends
 	}
 	deadline, _ := c.ctx.Deadline()
 
@@ -428,6 +427,12 @@ func (c *call) attempt() (_ *http.Response, why Reason, fall bool, _ error) {
 		discard(held)
 		held, heldErr = nil, nil
 		n := c.sched.Attempted()
+		if n == 1 && !c.sub {
+			// A call the key refuses before it sends (an open breaker, a
+			// limit past its deadline) pays for no retry: the budget
+			// bounds retries by the requests that reached the upstream.
+			t.gates.Deposit(c.share, now)
+		}
 		c.sent = true
 		var (
 			r *http.Response

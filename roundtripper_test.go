@@ -377,6 +377,30 @@ func TestBudgetBoundsAmplification(t *testing.T) {
 // may have spent, is all there is). With one budget for the Transport, the
 // failing model spent it and 79 of the other's 100 calls failed. Over
 // both, the upstream gets no more than the budget allows.
+// TestBudgetCountsOnlyCallsSent: calls refused before they send (here,
+// a quota spent for an hour) pay for no retry; the budget counts the calls
+// that reached the upstream.
+func TestBudgetCountsOnlyCallsSent(t *testing.T) {
+	clock := newFakeClock()
+	u := newUpstream(t, clock, reply{status: 200, body: `{"ok":true}`, headers: openAIQuota("0", "1h")})
+	tr, _ := newTestTransport(t, clock, false)
+	if _, _, err := do(t, tr, post(t, u.URL, chatBody)); err != nil {
+		t.Fatal(err)
+	}
+	for range 20 {
+		var e *Error
+		if _, err := tr.RoundTrip(post(t, u.URL, chatBody)); !errors.As(err, &e) || e.Reason != ReasonQuotaSpent {
+			t.Fatalf("err = %v, want ReasonQuotaSpent", err)
+		}
+	}
+	if n := len(u.Hits()); n != 1 {
+		t.Fatalf("%d requests sent, want 1", n)
+	}
+	if b := tr.Stats().Budget; b.Calls != 1 {
+		t.Fatalf("budget %+v: want 1 call, the one sent", b)
+	}
+}
+
 func TestFailingModelLeavesOthersRetries(t *testing.T) {
 	clock := newFakeClock()
 	var mu sync.Mutex

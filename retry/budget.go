@@ -20,7 +20,8 @@ const budgetBuckets = rolling.Buckets
 
 // Budget caps retries across all calls of one Transport: over the last Window,
 // the retries that did not succeed may number at most Ratio times the calls
-// plus MinRetries, and those of one key (host and model) at most Ratio times
+// that sent a request (a call refused before it sends pays for none) plus
+// MinRetries, and those of one key (host and model) at most Ratio times
 // that key's calls plus MinRetries (see Share). Every retry is charged when it is sent, hinted or not,
 // and a retry that succeeds is refunded (as the AWS SDKs' retry quota
 // refunds a successful retry's cost): when the upstream answers again, the
@@ -73,7 +74,7 @@ func (b Budget) WithDefaults() Budget {
 // BudgetStats are an Account's counters: totals since it was made, and the
 // current window's view.
 type BudgetStats struct {
-	Calls    uint64 // calls recorded (first attempts)
+	Calls    uint64 // calls recorded (first attempts sent)
 	Retries  uint64 // retries granted
 	Refunded uint64 // retries refunded because they succeeded
 	Denied   uint64 // retries refused because the budget was spent
