@@ -22,19 +22,29 @@ import (
 //     draft-ietf-httpapi-ratelimit-headers-11 ("default";r=50;t=30 and
 //     "default";q=100;w=60): an item's r is what is left, its t the seconds
 //     until the reset, and the q of the policy of the same name its limit;
+//   - x-ratelimit-{limit,remaining}-req-minute and
+//     x-ratelimit-{limit,remaining,reset}-tokens-minute, sent by Mistral
+//     (without the reset) and Cerebras, with Cerebras's
+//     x-ratelimit-{limit,remaining,reset}-requests-day (resets in seconds);
+//   - x-ratelimit-{limit,remaining,reset} (requests, the reset in seconds)
+//     with x-tokenlimit-{limit,remaining} (tokens), sent by Together and,
+//     for requests, by many other services;
 //   - RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset (seconds),
 //     the form of the draft's earlier versions that gateways still send.
 //
 // A family is read when it says what is left of one of its windows: its
 // x-ratelimit-remaining-requests or -tokens header, its
-// anthropic-ratelimit-requests-remaining or -tokens-remaining header, its
-// RateLimit-Remaining header or its RateLimit field. Limits and resets alone
+// anthropic-ratelimit-requests-remaining or -tokens-remaining header,
+// the -req-minute, -tokens-minute or -requests-day ones,
+// x-ratelimit-remaining or x-tokenlimit-remaining, its RateLimit-Remaining header or its RateLimit
+// field. Limits and resets alone
 // say nothing a caller can act on.
 //
 // A reset given as a plain number of at least 1e9 seconds (some 31 years) is
-// taken for a Unix time. Values that do not parse, negative counts (Azure
-// sends -1 for "unknown") and structured fields that are malformed are
-// ignored; counts too large for an int64 saturate, and resets are clamped
+// taken for a Unix time, and one of at least 1e12 for a Unix time in
+// milliseconds (as OpenRouter sends it). Values that do not parse,
+// negative counts (Azure sends -1 for "unknown") and structured fields that
+// are malformed are ignored; counts too large for an int64 saturate, and resets are clamped
 // to [0, MaxHint].
 //
 // Where a response says more than one thing about a window (several
@@ -82,7 +92,7 @@ type Window struct {
 // current time.
 func ParseQuota(h http.Header, now time.Time) Quota {
 	// Direct lookups of canonical keys, as http.Header.Get makes them: a
-	// response without quota headers costs six, whatever its size. A family
+	// response without quota headers costs eleven, whatever its size. A family
 	// is read when it says what is left of one of its windows.
 	var q Quota
 	c := clock{h: h, t: now}
@@ -96,6 +106,16 @@ func ParseQuota(h http.Header, now time.Time) Quota {
 			tighter(readWindow(h, &anthropicKeys[2], h[anthropicKeys[2].remaining], &c, true),
 				readWindow(h, &anthropicKeys[3], h[anthropicKeys[3].remaining], &c, true)))
 		q.Tokens = tighter(q.Tokens, tokens)
+	}
+	for i := range otherKeys {
+		if r := h[otherKeys[i].remaining]; r != nil {
+			w := readWindow(h, &otherKeys[i].windowKeys, r, &c, false)
+			if otherKeys[i].tokens {
+				q.Tokens = tighter(q.Tokens, w)
+			} else {
+				q.Requests = tighter(q.Requests, w)
+			}
+		}
 	}
 	if r := h[draftKeys.remaining]; r != nil {
 		q.Requests = tighter(q.Requests, readWindow(h, &draftKeys, r, &c, false))
@@ -121,6 +141,19 @@ var (
 		{"Anthropic-Ratelimit-Output-Tokens-Limit", "Anthropic-Ratelimit-Output-Tokens-Remaining", "Anthropic-Ratelimit-Output-Tokens-Reset"},
 	}
 	draftKeys = windowKeys{"Ratelimit-Limit", "Ratelimit-Remaining", "Ratelimit-Reset"}
+	// The windows services name their own way, of requests unless tokens
+	// is set. A window told without a reset (Mistral's, Together's tokens)
+	// says what is left and the limit, which are seen but pace nothing.
+	otherKeys = [...]struct {
+		windowKeys
+		tokens bool
+	}{
+		{windowKeys{"X-Ratelimit-Limit-Req-Minute", "X-Ratelimit-Remaining-Req-Minute", ""}, false},                                     // Mistral
+		{windowKeys{"X-Ratelimit-Limit-Requests-Day", "X-Ratelimit-Remaining-Requests-Day", "X-Ratelimit-Reset-Requests-Day"}, false},   // Cerebras
+		{windowKeys{"X-Ratelimit-Limit-Tokens-Minute", "X-Ratelimit-Remaining-Tokens-Minute", "X-Ratelimit-Reset-Tokens-Minute"}, true}, // Mistral, Cerebras
+		{windowKeys{"X-Ratelimit-Limit", "X-Ratelimit-Remaining", "X-Ratelimit-Reset"}, false},                                          // Together, and many others
+		{windowKeys{"X-Tokenlimit-Limit", "X-Tokenlimit-Remaining", ""}, true},                                                          // Together
+	}
 )
 
 // readWindow reads the window whose headers are k, and whose remaining
@@ -247,8 +280,13 @@ func latestReset(vs []string, c *clock) time.Duration {
 // time of September 2001.
 const unixThreshold = 1e9
 
+// unixMilliThreshold is the smallest plain-number reset taken for a Unix
+// time in milliseconds: as a time in seconds it would be some 31,000 years
+// off, and in milliseconds it is September 2001.
+const unixMilliThreshold = 1e12
+
 // parseQuotaReset parses one reset value: seconds ("60", "0.5"), a Unix
-// time in seconds, or a Go duration ("6m0s").
+// time in seconds or milliseconds, or a Go duration ("6m0s").
 func parseQuotaReset(v string, c *clock) (time.Duration, bool) {
 	secs, ok := parseUnsigned(v)
 	switch {
@@ -258,6 +296,8 @@ func parseQuotaReset(v string, c *clock) (time.Duration, bool) {
 		return scaleHint(secs, float64(time.Second)), true
 	case secs >= 1<<62:
 		return MaxHint, true
+	case secs >= unixMilliThreshold:
+		return clampHint(time.UnixMilli(int64(math.Ceil(secs))).Sub(c.now())), true
 	}
 	return clampHint(time.Unix(int64(math.Ceil(secs)), 0).Sub(c.now())), true
 }

@@ -97,6 +97,7 @@ func TestParseQuotaOpenAIStyle(t *testing.T) {
 		{"compound duration", hdr("x-ratelimit-remaining-requests", "1", "x-ratelimit-reset-requests", "1m30.5s"), Quota{Requests: known(0, 1, 90500*time.Millisecond)}},
 		{"Unix time", hdr("x-ratelimit-remaining-requests", "1", "x-ratelimit-reset-requests", "1740436000"), Quota{Requests: known(0, 1, 71*time.Second)}},
 		{"Unix time past", hdr("x-ratelimit-remaining-requests", "1", "x-ratelimit-reset-requests", "1700000000"), Quota{Requests: known(0, 1, 0)}},
+		{"Unix time in ms", hdr("x-ratelimit-remaining-requests", "1", "x-ratelimit-reset-requests", "1740436000000"), Quota{Requests: known(0, 1, 71*time.Second)}},
 		{"the other window's remaining suffices", hdr("x-ratelimit-remaining-tokens", "5", "x-ratelimit-limit-requests", "60",
 			"x-ratelimit-reset-requests", "1s"), Quota{Requests: Window{Limit: 60, Reset: time.Second}, Tokens: known(0, 5, 0)}},
 		// A family that says nothing of what is left is not read.
@@ -118,7 +119,7 @@ func TestParseQuotaOpenAIStyle(t *testing.T) {
 			Quota{Requests: known(0, 0, MaxHint)}},
 		{"huge number", hdr("x-ratelimit-remaining-requests", "0", "x-ratelimit-reset-requests", "1"+strings.Repeat("0", 400)),
 			Quota{Requests: known(0, 0, MaxHint)}},
-		{"other x-ratelimit headers", hdr("x-ratelimit-remaining", "5", "x-ratelimit-remaining-requests-day", "5",
+		{"other x-ratelimit headers", hdr("x-ratelimit-remaining-requests-week", "5",
 			"x-ratelimit-foo-remaining-requests", "5"), Quota{}},
 	})
 }
