@@ -73,7 +73,8 @@ func unescape(m string) string {
 // non-empty, or the first that follows a "model" segment, whole (Bedrock's
 // ids hold a ":"). After "models", a segment that the ":" did not cut and
 // that a non-empty segment follows is a model's owner, and the model is
-// {owner}/{name}, the name cut as the owner would be. Empty segments ("//")
+// {owner}/{name}, the name cut as the owner would be; after "deployments"
+// too when "predictions" follows the name (Replicate's deployments). Empty segments ("//")
 // are skipped, and so are the routes that follow "models" in Azure AI
 // model inference ("chat", "embeddings", "images", "info"), whose requests
 // name the model in their body. It recognizes
@@ -84,6 +85,7 @@ func unescape(m string) string {
 //	/openai/deployments/{model}/chat/completions           Azure OpenAI
 //	/model/{model}/converse                                Bedrock
 //	/v1/models/{owner}/{name}/predictions                  Replicate
+//	/v1/deployments/{owner}/{name}/predictions             Replicate
 //	/models/{owner}/{name}                                 Hugging Face
 //	/v1/models/{model}                                     model retrieval
 //
@@ -119,8 +121,8 @@ func pathModel(path string) (start, end int, ok bool) {
 			}
 			if seg != "" && after != none && !(after == models && inferenceRoute(seg)) {
 				end := from + len(seg)
-				if after == models && end == i && i < len(path) && path[i] == '/' {
-					end = ownedName(path, i+1, end)
+				if after != bedrock && end == i && i < len(path) && path[i] == '/' {
+					end = ownedName(path, i+1, end, after == deploys)
 				}
 				return from, end, true
 			}
@@ -142,19 +144,29 @@ func pathModel(path string) (start, end int, ok bool) {
 	}
 }
 
-// ownedName returns where a model named {owner}/{name} after "models"
-// ends, its owner ending at end and the path's next segment starting at
-// from (Replicate, Hugging Face, OpenRouter): the end of that segment, cut
-// as the owner would be; end when the segment is empty.
-func ownedName(path string, from, end int) int {
+// ownedName returns where a model named {owner}/{name} ends, its owner
+// ending at end and the path's next segment starting at from: the end of
+// that segment, cut as the owner would be (Replicate, Hugging Face and
+// OpenRouter after "models"; after "deployments", Replicate's, only when
+// "predictions" follows, since Azure OpenAI's route follows its name);
+// end when the segment is empty, or after "deployments" when no
+// "predictions" follows.
+func ownedName(path string, from, end int, deploys bool) int {
 	j := from
 	for j < len(path) && path[j] != '/' && path[j] != '?' && path[j] != '#' {
 		j++
 	}
-	if name := cutMethod(path[from:j]); name != "" {
-		return from + len(name)
+	name := cutMethod(path[from:j])
+	if name == "" {
+		return end
 	}
-	return end
+	if deploys {
+		const route = "/predictions"
+		if rest := path[j:]; !strings.HasPrefix(rest, route) || len(rest) > len(route) && !strings.ContainsRune("/?#", rune(rest[len(route)])) {
+			return end
+		}
+	}
+	return from + len(name)
 }
 
 // mayName reports whether path holds "models/", "model/" or

@@ -228,6 +228,11 @@ var pathCases = []modelCase{
 	{"/v1/models/a/?q=b", "a", true},
 	{"/v1/models/a/:x", "a", true},
 	{"/openai/deployments/d/chat/completions", "d", true},
+	{"/openai/deployments/d/completions", "d", true},
+	{"/v1/deployments/acme/chat-bot/predictions", "acme/chat-bot", true},
+	{"/v1/deployments/acme/chat-bot/predictions?x", "acme/chat-bot", true},
+	{"/v1/deployments/acme/chat-bot/predictionsx", "acme", true},
+	{"/v1/deployments/acme/chat-bot", "acme", true},
 }
 
 func TestModelFromPath(t *testing.T) {
@@ -275,6 +280,8 @@ func TestKey(t *testing.T) {
 			`{"input":{}}`, "api.replicate.com/meta/meta-llama-3-70b-instruct"},
 		{newReq("POST", "https://api.replicate.com/v1/models/meta/meta-llama-3-8b-instruct/predictions"),
 			`{"input":{}}`, "api.replicate.com/meta/meta-llama-3-8b-instruct"},
+		{newReq("POST", "https://api.replicate.com/v1/deployments/acme/chat-bot/predictions"),
+			`{"input":{}}`, "api.replicate.com/acme/chat-bot"},
 		{newReq("POST", "https://router.huggingface.co/hf-inference/models/meta-llama/Llama-3.1-8B-Instruct/v1/chat/completions"),
 			`{"model":"ignored"}`, "router.huggingface.co/meta-llama/Llama-3.1-8B-Instruct"},
 		// Azure AI model inference names the model in the body.
@@ -557,7 +564,8 @@ func FuzzModelFromPath(f *testing.F) {
 		}
 		if owner, name, two := strings.Cut(m, "/"); two {
 			// {owner}/{name}, right after "models", neither empty nor cut.
-			if owner == "" || name == "" || strings.Contains(m, ":") || !followsOwner(path, owner, name) {
+			if owner == "" || name == "" || strings.Contains(m, ":") || !followsOwner(path, owner, name) &&
+				!(followsSegment(path, owner, "deployments") && strings.Contains(path, m) && strings.Contains(path, "/predictions")) {
 				t.Fatalf("ModelFromPath(%q) = %q, which is not {owner}/{name} after a models segment", path, m)
 			}
 			return
