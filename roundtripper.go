@@ -391,6 +391,9 @@ func (c *call) attempt() (_ *http.Response, why Reason, fall bool, _ error) {
 			c.observeWait(a.Delay, waitCause(a.Cause, fromHint))
 			if err := t.wait(c.ctx, a.Delay, a.Wake); err != nil {
 				t.gates.Leave(g, place)
+				if a.Cause == gate.Recovery {
+					t.gates.StopWaiting(g, a.Wake, t.now()) // its slot goes to the next
+				}
 				discard(held)
 				return nil, ReasonCanceled, false, c.giveUp(err, ReasonCanceled)
 			}

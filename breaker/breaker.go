@@ -185,6 +185,10 @@ type Ticket struct {
 	at     time.Time   // when a closed breaker let the request through
 }
 
+// Probe reports whether the Ticket is one of a half-open breaker's probes
+// (or was granted while the breaker was leaving Open).
+func (t Ticket) Probe() bool { return t.report != nil }
+
 // Done reports the outcome of the request the Ticket let through.
 func (t Ticket) Done(o Outcome) {
 	switch {

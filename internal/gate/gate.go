@@ -24,6 +24,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -181,7 +182,8 @@ type Gate struct {
 	// breaker changed state, or a recovery slot came free.
 	mu         sync.Mutex
 	changed    chan struct{}
-	openUntil  time.Time // on the Set's clock, while the breaker is open
+	changes    atomic.Uint32 // counts the wakes of changed, for a call that reads it after the breaker refused it
+	openUntil  time.Time     // on the Set's clock, while the breaker is open
 	recovering atomic.Bool
 	window     int32         // recovery: how many calls may be in flight
 	inflight   int32         // recovery: how many are
@@ -189,6 +191,7 @@ type Gate struct {
 	ssthresh   int32         // recovery: past it the window grows by one per window of successes
 	acked      int32         // recovery: successes since the window last grew, past ssthresh
 	minLat     time.Duration // recovery: the fastest answer since it began
+	slotGen    uint32        // recovery: counts the recoveries, so that a slot of an earlier one is not given back to this one
 
 	// The calls waiting for the fleet's limits, first first, and when the
 	// fleet's limits said the next slot comes (Unix ns); fleetWaiting is
@@ -232,7 +235,11 @@ func (d *deadline) extend(u int64) bool {
 func (g *Gate) wakeLocked() {
 	close(g.changed)
 	g.changed = make(chan struct{})
+	g.changes.Add(1)
 }
+
+// woken is a closed channel: a Wake for a call that missed a wake.
+var woken = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
 // breakerChanged is the breakers' OnStateChange: it runs without any
 // breaker lock held.
@@ -250,6 +257,7 @@ func (s *Set) breakerChanged(key string, from, to breaker.State) {
 				// Release the calls held meanwhile gradually: as many as
 				// the probes at first, one more per answer that comes back.
 				g.window, g.inflight, g.ssthresh, g.acked, g.minLat = s.probes, 0, 0, 0, 0
+				g.slotGen++ // the slots still out are the last recovery's
 				g.recovering.Store(true)
 			}
 		}
@@ -359,6 +367,7 @@ type Ticket struct {
 	share    *retry.Share  // and to this share of it
 	hedge    bool          // a hedge: the charge is never refunded once sent
 	slot     bool          // holds a recovery slot
+	slotGen  uint32        // of this recovery (Gate.slotGen)
 	at       time.Time
 	measured bool // the attempt's latency is wanted (Report's end)
 	// quotaRefused says the attempt's 429 was the told quota's (see
@@ -413,10 +422,11 @@ func (s *Set) Admit(g *Gate, now time.Time, r Request) (adm Admission) {
 			return a
 		}
 	}
+	changes := g.changes.Load() // before the breaker is asked: a change after it wakes this call
 	bt, err := s.breakers.Allow(g.key, now)
 	if err != nil {
 		s.releaseSlot(t, breaker.Excluded, 0)
-		return s.breakerWait(g, now, r, err)
+		return s.breakerWait(g, now, r, err, changes)
 	}
 	t.breaker = bt
 	var delay time.Duration
@@ -537,13 +547,16 @@ func (s *Set) Admit(g *Gate, now time.Time, r Request) (adm Admission) {
 // breakerWait turns a breaker's rejection into a wait for its verdict, or a
 // refusal when the wait cannot fit the deadline or the caller asked to fail
 // fast.
-func (s *Set) breakerWait(g *Gate, now time.Time, r Request, err error) Admission {
+func (s *Set) breakerWait(g *Gate, now time.Time, r Request, err error, changes uint32) Admission {
 	refuse := Admission{Verdict: Refuse, Cause: Breaker, Err: err}
 	if s.failFast {
 		return refuse
 	}
 	g.mu.Lock()
 	wake, until := g.changed, g.openUntil
+	if g.changes.Load() != changes {
+		wake = woken // the breaker changed since it refused: ask again at once
+	}
 	g.mu.Unlock()
 	var wait time.Duration
 	if until.After(now) {
@@ -572,7 +585,7 @@ func (s *Set) recoverySlot(g *Gate, now time.Time, r Request, t *Ticket) (Admiss
 	}
 	if g.inflight < g.window {
 		g.inflight++
-		t.slot, t.measured = true, true
+		t.slot, t.measured, t.slotGen = true, true, g.slotGen
 		return Admission{}, true
 	}
 	wait := s.openTimeout
@@ -613,6 +626,29 @@ func (g *Gate) wakeQueueLocked(now time.Time) {
 	g.queue = append(live[:0], live[n:]...)
 }
 
+// StopWaiting tells g that the call told to Wait on wake for a recovery
+// slot (Cause Recovery) has given up, at now: it leaves the queue, and when
+// it had been woken already, the slot it was woken for goes to the next
+// caller still waiting.
+func (s *Set) StopWaiting(g *Gate, wake <-chan struct{}, now time.Time) {
+	if wake == nil {
+		return
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for i, w := range g.queue {
+		if w.wake == wake {
+			g.queue = slices.Delete(g.queue, i, i+1)
+			return
+		}
+	}
+	select {
+	case <-wake: // woken for a slot it will not take: pass it on
+		g.wakeQueueLocked(now)
+	default:
+	}
+}
+
 // waiter is a caller waiting for a recovery slot: closing wake wakes it,
 // and it waits until until (Unix ns) at most.
 type waiter struct {
@@ -632,6 +668,12 @@ func (s *Set) releaseSlot(t *Ticket, o breaker.Outcome, lat time.Duration) {
 	t.slot = false
 	g := t.g
 	g.mu.Lock()
+	if t.slotGen != g.slotGen {
+		// A slot of a recovery that has ended (the breaker opened again
+		// and closed since): it is none of this one's.
+		g.mu.Unlock()
+		return
+	}
 	g.inflight--
 	if o == breaker.Success && lat > 0 && (g.minLat == 0 || lat < g.minLat) {
 		// Only an answer tells the upstream's time: an attempt cut short by
@@ -660,6 +702,20 @@ func (s *Set) releaseSlot(t *Ticket, o breaker.Outcome, lat time.Duration) {
 	g.mu.Unlock()
 }
 
+// breakerDone reports o for t's breaker ticket and clears it. A half-open
+// breaker's probe that comes back Excluded frees its place for another:
+// the calls waiting for the probes' verdict are woken to take it.
+func (s *Set) breakerDone(t *Ticket, o breaker.Outcome) {
+	probe := o == breaker.Excluded && t.breaker.Probe()
+	t.breaker.Done(o)
+	t.breaker = breaker.Ticket{}
+	if probe && t.g != nil {
+		t.g.mu.Lock()
+		t.g.wakeLocked()
+		t.g.mu.Unlock()
+	}
+}
+
 // Cancel gives back what an admitted attempt that will not be sent holds:
 // its slots, its breaker ticket and its budget charge.
 func (s *Set) Cancel(t *Ticket, now time.Time) {
@@ -667,8 +723,7 @@ func (s *Set) Cancel(t *Ticket, now time.Time) {
 		t.g.pace.sent.Add(t.at, -1) // counted as sent at its admission, and not sent
 		t.counted = false
 	}
-	t.breaker.Done(breaker.Excluded)
-	t.breaker = breaker.Ticket{}
+	s.breakerDone(t, breaker.Excluded)
 	t.limit.Cancel(now)
 	t.limit = ratelimit.Reservation{}
 	t.pace.cancel(now)
@@ -677,7 +732,7 @@ func (s *Set) Cancel(t *Ticket, now time.Time) {
 		t.g.quota.cancel(&t.quota, now)
 	}
 	if t.retry {
-		s.budget.Refund(t.share, now)
+		s.budget.Refund(t.share, t.at) // where it was charged (see Report)
 		t.retry = false
 	}
 	s.releaseSlot(t, breaker.Excluded, 0)
@@ -688,8 +743,7 @@ func (s *Set) Cancel(t *Ticket, now time.Time) {
 // beat): its outcome counts neither for the breaker nor for the pace, and a
 // budget charge stays spent, since the request did reach the upstream.
 func (s *Set) Abandon(t *Ticket) {
-	t.breaker.Done(breaker.Excluded)
-	t.breaker = breaker.Ticket{}
+	s.breakerDone(t, breaker.Excluded)
 	if t.g != nil {
 		t.g.quota.done(&t.quota)
 	}
@@ -709,7 +763,7 @@ func (s *Set) Refund(share *retry.Share, now time.Time) { s.budget.Refund(share,
 // and end when it ended (zero unless t.Timed()).
 func (s *Set) Report(t *Ticket, d classify.Decision, err error, callerDone bool, end time.Time) {
 	o := Outcome(d, err, callerDone)
-	t.breaker.Done(o)
+	s.breakerDone(t, o)
 	g := t.g
 	g.quota.done(&t.quota)
 	if !t.counted {

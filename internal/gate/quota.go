@@ -717,7 +717,7 @@ func (t *Ticket) Observe(qt classify.Quota, at time.Time, refused bool) {
 		}
 		if l.refills && l.limit > 0 {
 			if !x.ok {
-				l.slow = min(l.slow*1.25, 4) // the bucket was emptier than thought
+				l.slow = min(max(l.slow, 1)*1.25, 4) // the bucket was emptier than thought
 			} else if l.slow > 1 {
 				l.slow = max(l.slow*0.995, 1)
 			}

@@ -115,7 +115,7 @@ func (s *Set) raise(prefix string, g *Gate, until time.Time) {
 // until, into a wait for it, or a refusal when it cannot fit.
 func (s *Set) remoteOpenWait(g *Gate, now time.Time, r Request, until time.Time) Admission {
 	wait := until.Sub(now)
-	if s.failFast || wait > s.maxWait || !r.Deadline.IsZero() && !until.Before(r.Deadline) {
+	if s.failFast || r.Deadline.IsZero() && wait > s.maxWait || !r.Deadline.IsZero() && !until.Before(r.Deadline) {
 		return Admission{Verdict: Refuse, Cause: Breaker, Err: &breaker.OpenError{Key: g.key, State: breaker.Open, Until: until}}
 	}
 	return Admission{Verdict: Wait, Delay: wait, Cause: Breaker}
@@ -284,6 +284,13 @@ func (s *Set) fleetTurn(g *Gate, now time.Time, r Request) (Admission, *Place, b
 	}
 	first := g.fleetQ[0] == p
 	until := g.fleetUntil.Load()
+	var wake chan struct{}
+	if !first && p.wake == nil {
+		// In this lock: a place ahead that leaves once it is released
+		// must find the channel to wake it by.
+		p.wake = make(chan struct{})
+	}
+	wake = p.wake
 	g.mu.Unlock()
 	if first {
 		// Its turn, when the slot has come and an answer can still make
@@ -301,12 +308,6 @@ func (s *Set) fleetTurn(g *Gate, now time.Time, r Request) (Admission, *Place, b
 		s.Leave(g, p)
 		return Admission{Verdict: Refuse, Cause: Limit, Err: &ratelimit.WaitError{Key: g.key, Wait: time.Duration(max(until-now.UnixNano(), 0)), Left: r.Deadline.Sub(now)}}, nil, false
 	}
-	g.mu.Lock()
-	if p.wake == nil {
-		p.wake = make(chan struct{})
-	}
-	wake := p.wake
-	g.mu.Unlock()
 	return Admission{Verdict: Wait, Delay: wait, Wake: wake, Cause: Limit, Place: p}, p, false
 }
 
