@@ -211,6 +211,9 @@ func TestHalfOpenProbesSucceedThenClosed(t *testing.T) {
 	if err1 != nil || err2 != nil {
 		t.Fatalf("probes rejected: %v, %v", err1, err2)
 	}
+	if !d1.Probe() || !d2.Probe() {
+		t.Fatal("a half-open breaker's tickets do not say they are probes")
+	}
 	_, err := s.Allow("k", time.Now())
 	var oe *OpenError
 	if !errors.As(err, &oe) || oe.State != HalfOpen || !oe.Until.IsZero() || !errors.Is(err, ErrOpen) {
@@ -226,6 +229,9 @@ func TestHalfOpenProbesSucceedThenClosed(t *testing.T) {
 	d2.Done(Success)
 	if st := s.State("k"); st != Closed {
 		t.Fatalf("after both probes: %v, want closed", st)
+	}
+	if d, err := s.Allow("k", time.Now()); err != nil || d.Probe() {
+		t.Fatalf("closed breaker's ticket: probe %v, err %v; want no probe", d.Probe(), err)
 	}
 }
 
