@@ -17,7 +17,8 @@ import (
 // ModelFromPath), then from the "model" member of body (see ModelFromJSON),
 // which is the request body, or nil when it is not at hand. An empty model
 // counts as none. Since a host never holds a "/", the host of a key is
-// everything before its first "/".
+// everything before its first "/". A key is valid UTF-8, as metric labels
+// must be: a model the path names in bytes that are not stays escaped.
 func Of(req *http.Request, body []byte) string {
 	var buf [128]byte
 	return string(Append(buf[:0], req, body)) // one allocation: the result
@@ -41,6 +42,8 @@ func Append(dst []byte, req *http.Request, body []byte) []byte {
 	if m, ok := ModelFromPath(path); ok {
 		if raw {
 			m = unescape(m)
+		} else if !utf8.ValidString(m) {
+			m = url.PathEscape(m) // as sent: a label or a span could not carry it
 		}
 		return append(append(dst, '/'), m...)
 	}
@@ -56,12 +59,13 @@ func Append(dst []byte, req *http.Request, body []byte) []byte {
 }
 
 // unescape returns the escaped path segment m unescaped, or as it is when
-// it holds no valid escape.
+// it holds no valid escape or unescapes to bytes that are not UTF-8 (which
+// a metric's label or an exported span could not carry).
 func unescape(m string) string {
 	if strings.IndexByte(m, '%') < 0 {
 		return m
 	}
-	if u, err := url.PathUnescape(m); err == nil && u != "" {
+	if u, err := url.PathUnescape(m); err == nil && u != "" && utf8.ValidString(u) {
 		return u
 	}
 	return m

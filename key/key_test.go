@@ -6,9 +6,11 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 type modelCase struct {
@@ -280,6 +282,9 @@ func TestKey(t *testing.T) {
 			`{"input":{}}`, "api.replicate.com/meta/meta-llama-3-70b-instruct"},
 		{newReq("POST", "https://api.replicate.com/v1/models/meta/meta-llama-3-8b-instruct/predictions"),
 			`{"input":{}}`, "api.replicate.com/meta/meta-llama-3-8b-instruct"},
+		// An escape that is not UTF-8 stays escaped.
+		{newReq("POST", "https://bedrock-runtime.us-east-1.amazonaws.com/model/%FF%FE/invoke"), "",
+			"bedrock-runtime.us-east-1.amazonaws.com/%FF%FE"},
 		{newReq("POST", "https://api.replicate.com/v1/deployments/acme/chat-bot/predictions"),
 			`{"input":{}}`, "api.replicate.com/acme/chat-bot"},
 		{newReq("POST", "https://router.huggingface.co/hf-inference/models/meta-llama/Llama-3.1-8B-Instruct/v1/chat/completions"),
@@ -613,4 +618,18 @@ func followsSegment(path, m string, names ...string) bool {
 		}
 	}
 	return false
+}
+
+// FuzzOfIsUTF8: whatever a request's host, path (raw or escaped) and body,
+// its key is valid UTF-8, as a metric label must be.
+func FuzzOfIsUTF8(f *testing.F) {
+	f.Add("api.openai.com", "/model/%FF%FE/invoke", "", []byte(`{"model":"gpt-4o"}`))
+	f.Add("h", "/model/\xff/invoke", "/model/%FF/invoke", []byte(nil))
+	f.Add("H\xff", "/v1/chat/completions", "", []byte("{\"model\":\"\xfe\"}"))
+	f.Fuzz(func(t *testing.T, host, path, raw string, body []byte) {
+		req := &http.Request{Method: "POST", URL: &url.URL{Host: host, Path: path, RawPath: raw}}
+		if k := Of(req, body); !utf8.ValidString(k) {
+			t.Fatalf("Of(%q, %q, %q, %q) = %q, not UTF-8", host, path, raw, body, k)
+		}
+	})
 }

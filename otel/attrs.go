@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unicode/utf8"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -97,6 +98,7 @@ type keyAttrs struct {
 }
 
 func newKeyAttrs(host, model string, own bool) *keyAttrs {
+	host, model = clean(host), clean(model)
 	var base []attribute.KeyValue
 	if h, p, err := net.SplitHostPort(host); err == nil {
 		base = append(base, semconv.ServerAddress(h))
@@ -232,9 +234,19 @@ func (ks *keys) add(key string) *keyAttrs {
 // it has attributes of its own, else "_OTHER".
 func (ks *keys) alternative(key string) string {
 	if ks.get(key).own {
-		return key
+		return clean(key)
 	}
 	return other
+}
+
+// clean returns s as valid UTF-8: OTLP cannot marshal, and Prometheus
+// refuses, a string value that is not (a key named from an escaped path
+// may hold any byte).
+func clean(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
 }
 
 // code returns the provider code c as recorded: itself, or "_OTHER" once
@@ -268,9 +280,10 @@ func (ks *keys) addCode(c string) string {
 		m[n] = v
 	}
 	c = strings.Clone(c)
-	m[c] = c
+	v := clean(classify.Redact(c)) // a custom Classifier's code is not redacted
+	m[c] = v
 	ks.codes.Store(&m)
-	return c
+	return v
 }
 
 // errorType is error.type for a failed answer: its status code when it has

@@ -24,7 +24,7 @@ func attemptEvent(ctx context.Context, e rebound.AttemptEvent) {
 	kvs := make([]attribute.KeyValue, 0, 10)
 	kvs = append(kvs, attemptKey.Int(e.Attempt), durationKey.Float64(e.Duration.Seconds()))
 	if _, model, _ := strings.Cut(e.Key, "/"); model != "" { // spans need no cardinality bound
-		kvs = append(kvs, semconv.GenAIRequestModel(model))
+		kvs = append(kvs, semconv.GenAIRequestModel(clean(model)))
 	}
 	kvs = decisionAttrs(kvs, e.Decision)
 	span.AddEvent("rebound.attempt", trace.WithAttributes(kvs...))
@@ -73,7 +73,7 @@ func fallbackEvent(ctx context.Context, e rebound.FallbackEvent) {
 		return
 	}
 	kvs := make([]attribute.KeyValue, 0, 10)
-	kvs = append(kvs, alternativeKey.Int(e.Alternative), fallbackToKey.String(e.To), fallbackWhyKey.String(reasonName(e.Reason)))
+	kvs = append(kvs, alternativeKey.Int(e.Alternative), fallbackToKey.String(clean(e.To)), fallbackWhyKey.String(reasonName(e.Reason)))
 	if e.Decision != (classify.Decision{}) { // no answer: the key was not tried
 		kvs = decisionAttrs(kvs, e.Decision)
 	}
@@ -87,14 +87,15 @@ func decisionAttrs(kvs []attribute.KeyValue, d classify.Decision) []attribute.Ke
 		kvs = append(kvs, semconv.HTTPResponseStatusCode(d.Status))
 	}
 	kvs = append(kvs, verdictKey.String(d.Verdict.String()), evidenceKey.String(d.Evidence.String()))
+	code := clean(classify.Redact(d.Code))
 	if d.Verdict != classify.Success {
-		kvs = append(kvs, semconv.ErrorTypeKey.String(errorType(d.Status, d.Code)))
+		kvs = append(kvs, semconv.ErrorTypeKey.String(errorType(d.Status, code)))
 	}
-	if d.Code != "" {
-		kvs = append(kvs, codeKey.String(classify.Redact(d.Code)))
+	if code != "" {
+		kvs = append(kvs, codeKey.String(code))
 	}
 	if d.RequestID != "" {
-		kvs = append(kvs, requestIDKey.String(classify.Redact(d.RequestID)))
+		kvs = append(kvs, requestIDKey.String(clean(classify.Redact(d.RequestID))))
 	}
 	if d.RetryAfter > 0 {
 		kvs = append(kvs, retryAfterKey.Float64(d.RetryAfter.Seconds()))

@@ -190,11 +190,20 @@ func await(t *testing.T, ch <-chan deadline, name string, until time.Time, withi
 	for {
 		select {
 		case d := <-ch:
-			if d.name == name && d.until.UnixMilli() == until.UnixMilli() {
+			if d.name == name && d.until.UnixMilli() == raisedMilli(until) {
 				return
 			}
 		case <-timer.C:
 			t.Fatalf("deadline %s=%v not delivered within %v", name, until, within)
 		}
 	}
+}
+
+// raisedMilli is until as Raise sends it: in Unix milliseconds, rounded up.
+func raisedMilli(until time.Time) int64 {
+	ms := until.UnixMilli()
+	if time.UnixMilli(ms).Before(until) {
+		ms++
+	}
+	return ms
 }

@@ -57,6 +57,9 @@ func (s *Store) Raise(name string, until time.Time) {
 		return
 	}
 	ms := until.UnixMilli()
+	if time.UnixMilli(ms).Before(until) {
+		ms++ // rounded up: a replica told of it must not go before until
+	}
 	s.rmu.Lock()
 	cur, ok := s.raises[name]
 	if !ok && len(s.raises) >= maxPendingRaises {

@@ -211,7 +211,7 @@ func TestRaiseConcurrentEndsAtMax(t *testing.T) {
 	rdb := newClient(t, redisAddr)
 	p := Options{Prefix: testPrefix(t)}
 	stores := []*Store{newStore(t, rdb, p), newStore(t, newClient(t, redisAddr), p), newStore(t, newClient(t, redisAddr), p)}
-	base := time.Now().Add(time.Minute)
+	base := time.Now().Add(time.Minute).Truncate(time.Millisecond) // raise and Raise agree
 	var (
 		mu   sync.Mutex
 		want time.Time
@@ -240,7 +240,7 @@ func TestRaiseConcurrentEndsAtMax(t *testing.T) {
 	}
 	wg.Wait()
 	eventually(t, 2*time.Second, "deadline at the max", func() bool {
-		return getDeadline(t, rdb, stores[0], "model") == want.UnixMilli()
+		return getDeadline(t, rdb, stores[0], "model") == raisedMilli(want)
 	})
 }
 
@@ -273,7 +273,7 @@ func TestSubscribeReplaysDeadlinesInForce(t *testing.T) {
 	held := time.Now().Add(time.Minute)
 	a.Raise("held", held)
 	eventually(t, 2*time.Second, "deadline stored", func() bool {
-		return getDeadline(t, rdb, a, "held") == held.UnixMilli()
+		return getDeadline(t, rdb, a, "held") == raisedMilli(held)
 	})
 
 	// A Store that starts late is told.

@@ -236,7 +236,7 @@ func TestTransportsSurviveRedisKill(t *testing.T) {
 		t.Logf("the hold reached b's Subscribe %v after the Raise", time.Since(raised))
 		held := func() bool {
 			st := b.tr.Stats()
-			return len(st.Keys) == 1 && st.Keys[0].HoldUntil.UnixMilli() == until.UnixMilli()
+			return len(st.Keys) == 1 && st.Keys[0].HoldUntil.UnixMilli() == raisedMilli(until)
 		}
 		hold := time.NewTimer(time.Second)
 		defer hold.Stop()
