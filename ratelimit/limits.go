@@ -73,7 +73,9 @@ func (l Limit) tokenBurst() int {
 	if l.TokenBurst > 0 {
 		return l.TokenBurst
 	}
-	return int(min(math.Ceil(60*float64(l.Tokens)-1e-6), maxDefaultBurst)) // less a rounding error: n/60·60 is n
+	// Less a rounding error (n/60·60 is n), and at least one token, as
+	// burst is at least one request.
+	return int(max(1, min(math.Ceil(60*float64(l.Tokens)-1e-6), maxDefaultBurst)))
 }
 
 // PerMinute returns the Limit of n requests per minute, the unit most

@@ -2,6 +2,7 @@ package retry
 
 import (
 	"math"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -93,6 +94,10 @@ type Account struct {
 	windowCalls   rolling.Window
 	windowRetries rolling.Window // granted, less refunds
 
+	// withdraw makes Withdraw's check and charge one step, so that
+	// concurrent retries cannot all pass the check before any is charged.
+	withdraw sync.Mutex
+
 	calls, retries, refunded, denied atomic.Uint64
 }
 
@@ -149,6 +154,8 @@ func (a *Account) Withdraw(s *Share, now time.Time) bool {
 	if a == nil {
 		return true
 	}
+	a.withdraw.Lock()
+	defer a.withdraw.Unlock()
 	calls, retries := a.sum(now)
 	if !a.allows(calls, retries) || s != nil && !a.allows(s.calls.Sum(now), s.retries.Sum(now)) {
 		a.denied.Add(1)
@@ -189,8 +196,18 @@ func (a *Account) Stats(now time.Time) BudgetStats {
 	return BudgetStats{
 		Calls: a.calls.Load(), Retries: a.retries.Load(), Refunded: a.refunded.Load(), Denied: a.denied.Load(),
 		WindowCalls: calls, WindowRetries: retries,
-		WindowAllowed: int64(a.ratio*float64(calls)) + a.floor,
+		WindowAllowed: a.allowed(calls),
 	}
+}
+
+// allowed returns the retries a window of calls allows in all, saturating
+// at the largest int64 (a huge Ratio or MinRetries is valid).
+func (a *Account) allowed(calls int64) int64 {
+	f := math.Floor(a.ratio*float64(calls)) + float64(a.floor)
+	if f >= math.MaxInt64 { // float64(math.MaxInt64) is 2^63, out of range
+		return math.MaxInt64
+	}
+	return int64(f)
 }
 
 // sum returns the calls and the retries, less refunds, of the window ending

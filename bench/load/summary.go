@@ -196,8 +196,8 @@ func recovery(buckets []Bucket, recs []Record, spec Spec) (time.Duration, bool) 
 		if b.Start < spec.FaultEnd || !good(b) {
 			continue
 		}
-		if i+1 < len(buckets) && !good(buckets[i+1]) {
-			continue
+		if i+1 >= len(buckets) || !good(buckets[i+1]) {
+			continue // two consecutive good buckets, the window's last alone is not
 		}
 		return b.Start - spec.FaultEnd, true
 	}

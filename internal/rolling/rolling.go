@@ -5,6 +5,7 @@
 package rolling
 
 import (
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,7 +18,9 @@ const Buckets = 10
 // Window is not usable; call Init first. It is safe for concurrent use.
 type Window struct {
 	width   int64 // bucket width in nanoseconds
+	late    int64 // slots behind head past which a time means the clock went back
 	buckets [Buckets]bucket
+	head    atomic.Int64 // the newest slot a bucket was rotated to; written under rotate
 	rotate  sync.Mutex
 }
 
@@ -30,6 +33,9 @@ type bucket struct {
 // Buckets nanoseconds.
 func (w *Window) Init(span time.Duration) {
 	w.width = max(int64(span)/Buckets, 1)
+	// A caller this far behind the newest count was not merely scheduled
+	// late: the wall clock was stepped back (slots are wall-clock time).
+	w.late = max(2*Buckets, (int64(time.Second)+w.width-1)/w.width)
 }
 
 // Width returns the width of one bucket.
@@ -92,11 +98,16 @@ func (w *Window) MaxLess(other *Window, first, last int64) (m int64, ok bool) {
 // Reset forgets every count.
 func (w *Window) Reset() {
 	w.rotate.Lock()
+	w.resetLocked()
+	w.rotate.Unlock()
+}
+
+func (w *Window) resetLocked() {
 	for i := range w.buckets {
 		w.buckets[i].n.Store(0)
 		w.buckets[i].slot.Store(0)
 	}
-	w.rotate.Unlock()
+	w.head.Store(0)
 }
 
 // current returns the bucket of now's slot, clearing it first if it last
@@ -111,9 +122,21 @@ func (w *Window) current(now time.Time) *bucket {
 	if b.slot.Load() != slot {
 		w.rotate.Lock()
 		if s := b.slot.Load(); s != slot {
+			if s > slot && w.head.Load()-slot >= w.late {
+				// The clock went back by more than a late caller can be
+				// late: what was counted lies in its future. Count
+				// afresh from now rather than drop every count until
+				// the clock catches up with the ring.
+				w.resetLocked()
+				w.head.Store(slot)
+				s = math.MinInt64
+			}
 			if s < slot { // never let a late caller wipe a newer slot
 				b.n.Store(0)
 				b.slot.Store(slot)
+				if slot > w.head.Load() {
+					w.head.Store(slot)
+				}
 			}
 		}
 		w.rotate.Unlock()
