@@ -29,7 +29,8 @@ const maxDefaultBurst = 1 << 30
 type Limit struct {
 	// Rate is the number of requests per second. Zero, with Burst zero,
 	// means no limit; zero with a positive Burst is invalid (it would
-	// allow Burst requests in all and then none). rate.Inf means no limit.
+	// allow Burst requests in all and then none). rate.Inf (or +Inf) means
+	// no limit.
 	Rate rate.Limit
 
 	// Burst is the most requests sent at once. Zero means ceil(Rate), and
@@ -94,7 +95,7 @@ func (l Limit) unlimited() bool {
 // requestsUnlimited reports whether l limits no requests (it may limit
 // tokens).
 func (l Limit) requestsUnlimited() bool {
-	return l.Rate == rate.Inf || (l.Rate == 0 && l.Burst == 0)
+	return l.Rate == rate.Inf || math.IsInf(float64(l.Rate), 1) || (l.Rate == 0 && l.Burst == 0)
 }
 
 // burst returns l.Burst with its default applied.

@@ -148,7 +148,7 @@ func (s *Set) sharedLimits(g *Gate, now time.Time) (req, tok SharedLimit) {
 	if (req.Period == 0 || tok.Period == 0) && s.limits.Enabled() {
 		cl := s.limits.LimitOf(g.key)
 		rb, tb := cl.Bursts()
-		if req.Period == 0 && cl.Rate > 0 && cl.Rate != rate.Inf {
+		if req.Period == 0 && cl.Rate > 0 && cl.Rate != rate.Inf && !math.IsInf(float64(cl.Rate), 1) {
 			req = SharedLimit{Rate: int(min(math.Ceil(float64(cl.Rate)*60), math.MaxInt32)), Burst: rb, Period: time.Minute}
 		}
 		if tok.Period == 0 && cl.Tokens > 0 {
