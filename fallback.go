@@ -39,12 +39,11 @@ func (c *call) fallBack(resp *http.Response, err error, why Reason) (*http.Respo
 		if c.ctx.Err() != nil {
 			break
 		}
-		freq, body, ok := c.rewrite(alt, i+1)
+		freq, to, ok := c.rewrite(alt, i+1)
 		if !ok {
 			continue
 		}
 		now := t.now()
-		to := t.key(freq, body)
 		if h := t.obs.OnFallback; h != nil {
 			h(FallbackEvent{Context: c.ctx, Key: from, To: to, Alternative: i + 1, Reason: why, Decision: last})
 		}
@@ -80,7 +79,9 @@ func (c *call) fallBack(resp *http.Response, err error, why Reason) (*http.Respo
 		case r != nil:
 			discard(resp)
 			resp, err = r, nil
-		case resp == nil:
+		case resp == nil && (err == nil || c.ctx.Err() != nil):
+			// The caller gets the error of the call's own key, unless
+			// its context ended meanwhile.
 			err = e
 		}
 		if !more {
@@ -92,15 +93,12 @@ func (c *call) fallBack(resp *http.Response, err error, why Reason) (*http.Respo
 }
 
 // rewrite returns the copy of the caller's request that alternative n,
-// alt, sends, and its body: its model or host replaced, with a body of its
-// own. It
-// reports false when the alternative does not apply (no model to replace)
-// or the body cannot be had again.
-func (c *call) rewrite(alt Alternative, n int) (*http.Request, []byte, bool) {
-	body, ok := c.body.bytes(c.req, c.t.policy.MaxBodyBuffer)
-	if !ok {
-		return nil, nil, false
-	}
+// alt, sends, and the key it goes to: its model or host replaced, with a
+// body of its own. It reports false when the alternative does not apply
+// (no model to replace) or the body cannot be had again. The body is read
+// only when the model it names is replaced.
+func (c *call) rewrite(alt Alternative, n int) (*http.Request, string, bool) {
+	t := c.t
 	r := c.req.Clone(withAnswered(c.ctx, alt, n))
 	if alt.Host != "" {
 		r.URL.Host, r.Host = alt.Host, ""
@@ -111,36 +109,54 @@ func (c *call) rewrite(alt Alternative, n int) (*http.Request, []byte, bool) {
 		if had, _ := key.ModelFromPath(esc); strings.Contains(had, "/") {
 			m = escapeSegments(alt.Model) // {owner}/{name} for {owner}/{name}
 		}
-		if raw, ok := key.ReplacePathModel(esc, m); ok {
-			p, err := url.PathUnescape(raw)
-			if err != nil {
-				return nil, nil, false
+		raw, inPath := key.ReplacePathModel(esc, m)
+		if !inPath {
+			body, ok := c.body.bytes(c.req)
+			if !ok {
+				return nil, "", false
 			}
-			r.URL.Path, r.URL.RawPath = p, ""
-			if r.URL.EscapedPath() != raw { // a "/" within a segment (a Bedrock ARN)
-				r.URL.RawPath = raw
+			if body, ok = key.ReplaceModel(body, alt.Model); !ok {
+				return nil, "", false
 			}
-		} else if b, ok := key.ReplaceModel(body, alt.Model); ok {
-			body = b
-		} else {
-			return nil, nil, false
+			r.ContentLength = int64(len(body))
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+			return r, t.key(r, body), true
+		}
+		p, err := url.PathUnescape(raw)
+		if err != nil {
+			return nil, "", false
+		}
+		r.URL.Path, r.URL.RawPath = p, ""
+		if r.URL.EscapedPath() != raw { // a "/" within a segment (a Bedrock ARN)
+			r.URL.RawPath = raw
 		}
 	}
-	switch {
-	case c.body.mode == noBody:
+	// The body as it is: the buffer, or GetBody's copies.
+	switch c.body.mode {
+	case noBody:
 		r.Body, r.GetBody = c.req.Body, c.req.GetBody
+	case buffered:
+		buf := c.body.buf
+		r.Body = io.NopCloser(bytes.NewReader(buf))
+		r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(buf)), nil }
+	case getBody:
+		b, err := c.req.GetBody()
+		if err != nil {
+			return nil, "", false
+		}
+		r.Body = b
 	default:
-		r.ContentLength = int64(len(body))
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+		return nil, "", false // sent once already
 	}
-	return r, body, true
+	return r, c.body.keyBody(c.req, t.policy.MaxBodyBuffer, func(b []byte) string { return t.key(r, b) }), true
 }
 
-// bytes returns the whole body of req, for a rewritten copy: the buffer, or
-// a GetBody copy read in full (up to limit bytes). It reports false for a
-// body that cannot be had again.
-func (r *replay) bytes(req *http.Request, limit int64) ([]byte, bool) {
+// bytes returns the whole body of req, for a copy with its model replaced:
+// the buffer, or a GetBody copy read in full, however large (MaxBodyBuffer
+// bounds what must be buffered to be replayed, and a GetBody body need
+// not be). It reports false for a body that cannot be had again.
+func (r *replay) bytes(req *http.Request) ([]byte, bool) {
 	switch r.mode {
 	case noBody:
 		return nil, true
@@ -152,11 +168,8 @@ func (r *replay) bytes(req *http.Request, limit int64) ([]byte, bool) {
 			return nil, false
 		}
 		defer rc.Close()
-		if limit < 0 {
-			limit = 0
-		}
-		b, err := io.ReadAll(io.LimitReader(rc, limit+1))
-		if err != nil || int64(len(b)) > limit {
+		b, err := io.ReadAll(rc)
+		if err != nil {
 			return nil, false
 		}
 		return b, true

@@ -2,6 +2,7 @@ package rebound
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"sync/atomic"
 	"time"
@@ -78,6 +79,7 @@ func (c *call) race(tk gate.Ticket, areq *http.Request, delay time.Duration, g *
 		return r.resp, r.d, r.err
 	}
 	tickets[1] = a.Ticket
+	c.hedges++ // the next attempt's header follows the hedge's
 	launch(1, hreq)
 
 	first := <-results
@@ -90,7 +92,17 @@ func (c *call) race(tk gate.Ticket, areq *http.Request, delay time.Duration, g *
 			// key's tail, which the histogram would otherwise never see.
 			rc.rules.lat.Observe(t.now().Sub(start))
 		}
-		go func() { discard((<-results).resp) }()
+		// The loser still holds the caller's request (its inner round
+		// trip, its classification): the caller may reuse the request
+		// once the winner's body is closed, or at once without one, so
+		// the loser must be done by then.
+		loserDone := make(chan struct{})
+		go func() { discard((<-results).resp); close(loserDone) }()
+		if first.resp == nil || first.resp.Body == nil {
+			<-loserDone
+		} else {
+			first.resp.Body = &waitOnClose{ReadCloser: first.resp.Body, done: loserDone}
+		}
 		return first.resp, first.d, first.err
 	}
 	second := <-results
@@ -100,4 +112,17 @@ func (c *call) race(tk gate.Ticket, areq *http.Request, delay time.Duration, g *
 	}
 	discard(drop.resp)
 	return keep.resp, keep.d, keep.err
+}
+
+// waitOnClose is the body of a hedged race's winner: closing it waits for
+// the loser, cancelled, to be done with the caller's request.
+type waitOnClose struct {
+	io.ReadCloser
+	done <-chan struct{}
+}
+
+func (b *waitOnClose) Close() error {
+	err := b.ReadCloser.Close()
+	<-b.done
+	return err
 }

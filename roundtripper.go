@@ -264,6 +264,7 @@ type call struct {
 	extra    bool          // charge its first attempt to the retry budget
 	share    *retry.Share  // of the retry budget: its key's, or for a fallback its call's
 	attempts int           // requests sent, hedges and fallbacks included
+	hedges   int           // hedges sent: each took an attempt header's number
 }
 
 // RoundTrip sends req, retrying as the policy allows, and returns the final
@@ -430,10 +431,12 @@ func (c *call) attempt() (_ *http.Response, why Reason, fall bool, _ error) {
 		discard(held)
 		held, heldErr = nil, nil
 		n := c.sched.Attempted()
-		if n == 1 && !c.sub {
+		if n == 1 && !c.extra {
 			// A call the key refuses before it sends (an open breaker, a
 			// limit past its deadline) pays for no retry: the budget
 			// bounds retries by the requests that reached the upstream.
+			// A fallback whose call sent nothing before is the call's
+			// first request, and counts as the call.
 			t.gates.Deposit(c.share, now)
 		}
 		c.sent = true
@@ -710,7 +713,7 @@ func (c *call) request(n int) (*http.Request, error) {
 			r.Header.Set(t.idemHeader, c.idem)
 		}
 		if t.attHeader != "" {
-			r.Header.Set(t.attHeader, strconv.Itoa(n))
+			r.Header.Set(t.attHeader, strconv.Itoa(n+c.hedges)) // a hedge took a number
 		}
 	}
 	return r, nil

@@ -139,7 +139,9 @@ func WithFallback(pattern string, chain ...Alternative) Option {
 // pace or limit delay), and only for a body that can be replayed; it is
 // charged to the retry budget and never refunded, so that hedges, like
 // retries, stay within the budget's share of the calls. Retries are not
-// hedged.
+// hedged. The cancelled attempt still holds the caller's request until its
+// inner RoundTrip returns: closing the winner's body waits for that, so
+// that the caller may reuse its request once it has closed the body.
 func WithHedging(delay time.Duration, patterns ...string) Option {
 	return func(c *config) {
 		if delay < 0 {
