@@ -35,8 +35,11 @@ func modelFault(d classify.Decision) bool {
 func (c *call) fallBack(resp *http.Response, err error, why Reason) (*http.Response, error) {
 	t := c.t
 	from, last := c.key, c.last
+	final := last // the classification of what the caller gets
+	told := false // the end of the last key tried was told to OnGiveUp (a call through this Transport tells its own)
 	for i, alt := range c.chain {
 		if c.ctx.Err() != nil {
+			why = ReasonCanceled
 			break
 		}
 		freq, to, ok := c.rewrite(alt, i+1)
@@ -57,10 +60,11 @@ func (c *call) fallBack(resp *http.Response, err error, why Reason) (*http.Respo
 			sub := call{t: t, req: freq, ctx: freq.Context(), sched: t.policy.Start(), chain: c.chain[i+1:], sub: true, extra: sent, share: c.share}
 			r, why, more, e = sub.run()
 			c.attempts += sub.attempts
-			last = sub.last
+			last, told = sub.last, !more
 		} else {
 			if sent && !t.gates.Withdraw(c.share, now) {
 				c.observeGiveUp(ReasonBudget, nil)
+				told = true
 				break
 			}
 			r, e = alt.Transport.RoundTrip(freq)
@@ -74,20 +78,26 @@ func (c *call) fallBack(resp *http.Response, err error, why Reason) (*http.Respo
 			if last.Verdict == classify.Retryable || modelFault(last) {
 				why = ReasonAttempts
 			}
+			told = false
 		}
 		switch {
 		case r != nil:
 			discard(resp)
-			resp, err = r, nil
+			resp, err, final = r, nil, last
 		case resp == nil && (err == nil || c.ctx.Err() != nil):
 			// The caller gets the error of the call's own key, unless
 			// its context ended meanwhile.
 			err = e
 		}
-		if !more {
-			return resp, err
-		}
 		from = to
+		if !more {
+			break
+		}
+	}
+	if h := t.obs.OnGiveUp; h != nil && !told && (err != nil || final.Verdict == classify.Retryable) {
+		// The chain ended on a failure no call told: an alternative's own
+		// Transport, or no alternative that applied.
+		h(GiveUpEvent{Context: c.ctx, Key: from, Attempts: c.attempts, Reason: why, Decision: last, Err: err})
 	}
 	return resp, err
 }

@@ -231,3 +231,42 @@ func TestFallbackToAnotherHostKeepsTheBody(t *testing.T) {
 		t.Fatalf("fell back to %q, want %q", to, want)
 	}
 }
+
+// TestFallbackEndTellsOneGiveUp: a call whose fallback chain ends on a
+// failure tells OnGiveUp once, whichever way the chain ended: on an
+// alternative's own Transport (which tells nothing itself), on an
+// alternative sent through this Transport (which tells its own), or with
+// no alternative that applies (the own key's end, held back for the chain).
+func TestFallbackEndTellsOneGiveUp(t *testing.T) {
+	failing := roundTripperFunc(func(r *http.Request) (*http.Response, error) {
+		if r.Body != nil {
+			r.Body.Close()
+		}
+		return nil, errors.New("alternative down")
+	})
+	for _, tc := range []struct {
+		name, body string
+		alt        Alternative
+		reason     Reason
+	}{
+		{"own transport", chatBody, Alternative{Host: "other.example", Transport: failing}, ReasonFatal},
+		{"this transport", chatBody, Alternative{Model: "gpt-4o"}, ReasonAttempts},
+		{"none applies", `{"messages":[]}`, Alternative{Model: "gpt-4o"}, ReasonAttempts}, // no model to replace
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clock := newFakeClock()
+			u := newUpstream(t, clock, reply{status: 503})
+			var gaveUp []GiveUpEvent
+			tr, _ := newTestTransport(t, clock, false, WithRetry(retry.Policy{MaxAttempts: 2}),
+				WithFallback("*", tc.alt),
+				WithObserver(Observer{OnGiveUp: func(e GiveUpEvent) { gaveUp = append(gaveUp, e) }}))
+			resp, err := tr.RoundTrip(post(t, u.URL, tc.body))
+			if resp != nil {
+				resp.Body.Close()
+			}
+			if len(gaveUp) != 1 || gaveUp[0].Reason != tc.reason {
+				t.Fatalf("give-ups %+v (err %v); want one, %v", gaveUp, err, tc.reason)
+			}
+		})
+	}
+}
