@@ -108,9 +108,13 @@ func TestAttemptTimeoutIsRetried(t *testing.T) {
 	defer close(release)
 	clock := newFakeClock()
 	tr, _ := newTestTransport(t, clock, false, WithRetry(retry.Policy{AttemptTimeout: 50 * time.Millisecond}))
-	resp, body, err := do(t, tr, post(t, srv.URL, chatBody))
-	if err != nil || resp.StatusCode != 200 || string(body) != `{"ok":true}` {
-		t.Fatalf("resp %v err %v body %q", resp, err, body)
+	done := roundTripAsync(tr, post(t, srv.URL, chatBody))
+	clock.WaitSleepers(t, 1) // the attempt's bound, on the Transport's clock
+	waitFor(t, func() bool { mu.Lock(); defer mu.Unlock(); return calls == 1 }, "the first attempt to arrive")
+	clock.Advance(50 * time.Millisecond)
+	r := <-done
+	if r.err != nil || r.resp.StatusCode != 200 || string(r.body) != `{"ok":true}` {
+		t.Fatalf("resp %v err %v body %q", r.resp, r.err, r.body)
 	}
 	mu.Lock()
 	defer mu.Unlock()

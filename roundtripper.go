@@ -589,7 +589,7 @@ func (c *call) send(tk *gate.Ticket, areq *http.Request, o sendOpts) (*http.Resp
 	}
 	var attemptStop func() bool
 	if d := t.policy.AttemptTimeout; d > 0 {
-		attemptStop = time.AfterFunc(d, cancel).Stop
+		attemptStop = t.after(d, cancel)
 	}
 	resp, err := t.next.RoundTrip(areq)
 	if err != nil && o.lost != nil && o.lost.Load() {
