@@ -154,7 +154,9 @@ func WithIdempotencyKey(header string) Option {
 }
 
 // WithAttemptHeader makes every attempt carry header (for example
-// "X-Rebound-Attempt") set to its number, 1 for the first.
+// "X-Rebound-Attempt") set to its number, 1 for the first; a hedge takes
+// the next number, as a retry would. A fallback's attempts are numbered
+// from 1 again: they go to another key.
 func WithAttemptHeader(header string) Option {
 	return func(c *config) {
 		if !validHeaderName(header) {
