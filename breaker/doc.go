@@ -6,8 +6,8 @@
 // Set.Allow for the request's key; a breaker that is open, or half-open with
 // all of its probes already in flight, rejects the request with an *OpenError
 // (errors.Is(err, ErrOpen) reports true) and no request should be sent.
-// Otherwise Allow returns a done function through which the caller reports
-// the request's Outcome once it is known.
+// Otherwise Allow returns a Ticket, whose Done the caller calls with the
+// request's Outcome once it is known.
 //
 // Each breaker is a gobreaker/v2 two-step circuit breaker. It trips open when
 // the share of failures among the outcomes reported in a rolling window

@@ -90,7 +90,7 @@ type Settings struct {
 
 	// OnStateChange, if not nil, is called after a breaker changes state,
 	// with the breaker's key. It is called without any lock held, so it may
-	// call back into the Set. It runs on the goroutine whose Allow, done or
+	// call back into the Set. It runs on the goroutine whose Allow, Ticket.Done or
 	// State call made the change happen, before that call returns, unless
 	// another goroutine is delivering changes of the same key at that
 	// moment: that one then delivers this change too. The changes of one

@@ -29,7 +29,7 @@ const ellipsis = "…"
 // down to its prefix and an ellipsis: "ik_live_proj1234… is a data key"
 // becomes "ik_live_… is a data key", "Authorization: Bearer abc.def" becomes
 // "Authorization: Bearer …". It knows the prefixes ik_live_, ik_sdk_,
-// ik_pub_, sk-ant-, sk-proj-, sk-, gsk_ and AIza (the last four at the
+// ik_pub_, sk-ant-, sk-proj-, sk-, gsk_ and AIza (the last five at the
 // start of a word or after an underscore, as in "req_sk-proj-…"), "Bearer " in any case (at the start of a word), and
 // the value of an "Authorization:" or "Authorization=" in any case, after
 // its scheme (Bearer, Basic or Token) if it has one. A value is the run of

@@ -175,8 +175,10 @@ type Limits struct {
 }
 
 // Validate reports every invalid field of l: a negative or NaN Rate, a
-// negative Burst, a zero Rate with a positive Burst, an empty or repeated
-// Rule Pattern (a repeat can never match), and negative MaxKeys or IdleTTL. It returns nil when l is valid.
+// negative Burst, a zero Rate with a positive Burst, a negative, NaN or
+// infinite Tokens, a negative TokenBurst, a zero Tokens with a positive
+// TokenBurst, an empty or repeated Rule Pattern (a repeat can never match),
+// and negative MaxKeys or IdleTTL. It returns nil when l is valid.
 func (l Limits) Validate() error {
 	var errs []error
 	if err := l.Default.validate(); err != nil {

@@ -29,7 +29,8 @@ type Policy struct {
 	InitialInterval time.Duration
 
 	// MaxInterval caps the backoff ceiling. Zero means DefaultMaxInterval
-	// (8 s). It must not be below InitialInterval.
+	// (8 s), or InitialInterval when that is longer. It must not be below
+	// InitialInterval.
 	MaxInterval time.Duration
 
 	// Multiplier grows the ceiling after each retry. Zero means
