@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -134,9 +135,17 @@ type peekedBody struct {
 	rest    io.ReadCloser // the original body
 	err     error         // what rest returned to the peek: read no further
 	peek    peeker
+	closed  atomic.Bool // Close was called: the peeked bytes are gone with the body
 }
 
 func (b *peekedBody) Read(p []byte) (int, error) {
+	if b.closed.Load() {
+		// What the closed body itself says, once the peek's read is over.
+		if b.pending {
+			<-b.peek.exited
+		}
+		return b.rest.Read(p)
+	}
 	if len(b.buf) == 0 && b.pending {
 		<-b.peek.exited
 		b.buf, b.err, b.pending = b.peek.tail, b.peek.tailErr, false
@@ -152,4 +161,7 @@ func (b *peekedBody) Read(p []byte) (int, error) {
 	return b.rest.Read(p)
 }
 
-func (b *peekedBody) Close() error { return b.rest.Close() }
+func (b *peekedBody) Close() error {
+	b.closed.Store(true)
+	return b.rest.Close()
+}

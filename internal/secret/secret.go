@@ -7,6 +7,8 @@ package secret
 
 import (
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -37,8 +39,17 @@ func Values(req *http.Request) []string {
 	var out []string
 	add := func(v string) {
 		v = strings.TrimSpace(v)
-		if len(v) >= minLen {
-			out = append(out, v)
+		if len(v) < minLen {
+			return
+		}
+		// The value as sent, and as a URL or a form spells it, encoded
+		// once or twice: an error's URL or a logged request line repeats
+		// it encoded.
+		q := url.QueryEscape(v)
+		for _, f := range [...]string{v, q, url.PathEscape(v), strings.ReplaceAll(q, "+", "%20"), url.QueryEscape(q)} {
+			if !slices.Contains(out, f) {
+				out = append(out, f)
+			}
 		}
 	}
 	for _, h := range headers {
@@ -50,10 +61,15 @@ func Values(req *http.Request) []string {
 		}
 	}
 	if req.URL != nil && req.URL.RawQuery != "" {
-		q := req.URL.Query()
-		for _, p := range params {
-			for _, v := range q[p] {
-				add(v)
+		// Each parameter as decoded, and as written in the URL, which
+		// an error that quotes the URL repeats.
+		for _, kv := range strings.Split(req.URL.RawQuery, "&") {
+			k, raw, _ := strings.Cut(kv, "=")
+			if name, err := url.QueryUnescape(k); err == nil && slices.Contains(params[:], name) {
+				if v, err := url.QueryUnescape(raw); err == nil {
+					add(v)
+				}
+				add(raw)
 			}
 		}
 	}
