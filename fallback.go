@@ -2,12 +2,14 @@ package rebound
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
 
 	"github.com/rebound-http/rebound/classify"
+	"github.com/rebound-http/rebound/internal/secret"
 	"github.com/rebound-http/rebound/key"
 )
 
@@ -70,6 +72,9 @@ func (c *call) fallBack(resp *http.Response, err error, why Reason) (*http.Respo
 			r, e = alt.Transport.RoundTrip(freq)
 			c.attempts++
 			last = t.classifier.Classify(r, e)
+			if last.Verdict != classify.Success {
+				scrubSent(&last, freq) // the Transport may be none of ours
+			}
 			if sent && last.Verdict == classify.Success && e == nil {
 				t.gates.Refund(c.share, now)
 			}
@@ -77,6 +82,14 @@ func (c *call) fallBack(resp *http.Response, err error, why Reason) (*http.Respo
 			why = ReasonFatal
 			if last.Verdict == classify.Retryable || modelFault(last) {
 				why = ReasonAttempts
+			}
+			if c.ctx.Err() != nil {
+				why = ReasonCanceled
+			}
+			var own *Error
+			if e != nil && !errors.As(e, &own) {
+				// Its text kept free of the request's credentials, as ours.
+				e = &Error{Key: to, Attempts: 1, Last: last, RequestID: last.RequestID, Reason: why, Err: e, secrets: secret.Values(freq)}
 			}
 			told = false
 		}

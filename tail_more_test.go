@@ -270,3 +270,37 @@ func TestFallbackEndTellsOneGiveUp(t *testing.T) {
 		})
 	}
 }
+
+// TestFallbackTransportErrorScrubbed: an alternative's own Transport may
+// be none of ours, and its error may quote the request's credentials: the
+// give-up event tells it scrubbed.
+func TestFallbackTransportErrorScrubbed(t *testing.T) {
+	const key = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
+	clock := newFakeClock()
+	u := newUpstream(t, clock, reply{status: 503})
+	leaky := roundTripperFunc(func(r *http.Request) (*http.Response, error) {
+		if r.Body != nil {
+			r.Body.Close()
+		}
+		return nil, errors.New("refused for api-key " + r.Header.Get("Api-Key"))
+	})
+	var gaveUp []GiveUpEvent
+	tr, _ := newTestTransport(t, clock, false, WithRetry(retry.Policy{MaxAttempts: 1}),
+		WithFallback("*", Alternative{Host: "other.example", Transport: leaky}),
+		WithObserver(Observer{OnGiveUp: func(e GiveUpEvent) { gaveUp = append(gaveUp, e) }}))
+	req := post(t, u.URL, chatBody)
+	req.Header.Set("Api-Key", key)
+	resp, err := tr.RoundTrip(req)
+	if resp != nil {
+		resp.Body.Close()
+	}
+	if err != nil && strings.Contains(err.Error(), key) {
+		t.Fatalf("the caller's error holds the key: %v", err)
+	}
+	if len(gaveUp) != 1 {
+		t.Fatalf("give-ups %+v, want one", gaveUp)
+	}
+	if g := gaveUp[0]; strings.Contains(g.Decision.Message, key) || g.Err != nil && strings.Contains(g.Err.Error(), key) {
+		t.Fatalf("the give-up holds the key: %+v", g)
+	}
+}
