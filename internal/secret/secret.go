@@ -20,10 +20,12 @@ var headers = [...]string{
 	"Api-Key",        // Azure OpenAI
 	"X-Goog-Api-Key", // Gemini
 	"Ocp-Apim-Subscription-Key",
+	"X-Amz-Security-Token", // AWS session credentials (Bedrock)
 }
 
 // params are the query parameters whose values are credentials.
-var params = [...]string{"key", "api_key", "api-key", "apikey", "access_token", "token"}
+var params = [...]string{"key", "api_key", "api-key", "apikey", "access_token", "token",
+	"X-Amz-Security-Token", "X-Amz-Signature"} // a presigned AWS URL
 
 // minLen is the shortest value taken for a credential: a shorter one would
 // cut ordinary words out of a message, and guesses nothing.

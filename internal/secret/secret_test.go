@@ -38,3 +38,16 @@ func TestScrub(t *testing.T) {
 		t.Errorf("Scrub = %q, want the text unchanged", got)
 	}
 }
+
+// TestAWSCredentials: a session token sent as a header, and a presigned
+// URL's token and signature, are credentials.
+func TestAWSCredentials(t *testing.T) {
+	req, _ := http.NewRequest("POST", "https://bedrock-runtime.us-east-1.amazonaws.com/model/m/invoke?X-Amz-Signature=0123abcd4567ef&X-Amz-Security-Token=querysessiontoken", nil)
+	req.Header.Set("X-Amz-Security-Token", "headersessiontoken")
+	got := Values(req)
+	for _, want := range []string{"headersessiontoken", "0123abcd4567ef", "querysessiontoken"} {
+		if !slices.Contains(got, want) {
+			t.Errorf("Values = %q, without %q", got, want)
+		}
+	}
+}
