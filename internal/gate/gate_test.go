@@ -395,6 +395,13 @@ func TestThrottled(t *testing.T) {
 func closeAfterProbes(t *testing.T, s *Set, g *Gate, c *clock) {
 	t.Helper()
 	trip(t, s, g, c)
+	passProbes(t, s, g, c)
+}
+
+// passProbes moves the clock until g's open breaker lets its two probes
+// through, and has them succeed: g is recovering.
+func passProbes(t *testing.T, s *Set, g *Gate, c *clock) {
+	t.Helper()
 	var probes []Admission
 	for wall := time.Now().Add(5 * time.Second); len(probes) < 2; {
 		c.Advance(time.Millisecond)

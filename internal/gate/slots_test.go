@@ -58,23 +58,7 @@ func TestStaleRecoverySlotDoesNotWidenTheNextRecovery(t *testing.T) {
 	if _, open := s.breakers.OpenUntil(g.key); !open {
 		t.Fatal("the breaker did not open again")
 	}
-	// Half-open again; its probes succeed: a new recovery of window 2.
-	var probes []Admission
-	for wall := time.Now().Add(5 * time.Second); len(probes) < 2; {
-		c.Advance(time.Millisecond)
-		if a := s.Admit(g, c.now, Request{Attempt: 1, Deadline: c.In(time.Hour)}); a.Verdict == Send {
-			probes = append(probes, a)
-		}
-		if time.Now().After(wall) {
-			t.Fatal("the breaker never let probes through")
-		}
-	}
-	for i := range probes {
-		s.Report(&probes[i].Ticket, ok200, nil, false, time.Time{})
-	}
-	if !g.recovering.Load() {
-		t.Fatal("not recovering")
-	}
+	passProbes(t, s, g, c) // half-open again, its probes succeed: a new recovery of window 2
 	// The first recovery's slow call now answers 429 (neither way for the
 	// breaker, nor for the window).
 	s.Report(&slow.Ticket, throttled, nil, false, time.Time{})
