@@ -541,44 +541,6 @@ func waitFor(t *testing.T, cond func() bool, what string) {
 	}
 }
 
-// TestFallbackBedrockARN: Bedrock names the model in the path, an
-// inference profile's ARN escaped into one segment; its fallback is sent
-// to the alternative's ARN, escaped the same way, and keyed by it.
-func TestFallbackBedrockARN(t *testing.T) {
-	clock := newFakeClock()
-	const arn = "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/"
-	var paths []string
-	var mu sync.Mutex
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		paths = append(paths, r.URL.EscapedPath())
-		mu.Unlock()
-		if strings.Contains(r.URL.Path, "abc123") {
-			w.Header().Set("x-amzn-errortype", "ServiceUnavailableException")
-			w.WriteHeader(503)
-			return
-		}
-		w.WriteHeader(200)
-	}))
-	defer srv.Close()
-	var to []string
-	tr, _ := newTestTransport(t, clock, false, WithFallback("*/"+arn+"abc123", Alternative{Model: arn + "xyz789"}),
-		WithObserver(Observer{OnFallback: func(e FallbackEvent) { to = append(to, e.Key, e.To) }}))
-	req, _ := http.NewRequest("POST", srv.URL+"/model/"+url.PathEscape(arn+"abc123")+"/converse", strings.NewReader(`{"messages":[]}`))
-	resp, _, err := do(t, tr, req)
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("%v, %v", resp, err)
-	}
-	want := "[/model/" + url.PathEscape(arn+"abc123") + "/converse /model/" + url.PathEscape(arn+"xyz789") + "/converse]"
-	if got := fmt.Sprint(paths); got != want {
-		t.Errorf("paths %s; want %s", got, want)
-	}
-	host := strings.TrimPrefix(srv.URL, "http://")
-	if got, want := fmt.Sprint(to), "["+host+"/"+arn+"abc123 "+host+"/"+arn+"xyz789]"; got != want {
-		t.Errorf("fell back from and to %s; want %s", got, want)
-	}
-}
-
 // TestFallbackAzureInference: Azure AI model inference posts every model
 // to /models/chat/completions and names it in the body: its key is the
 // body's model, and its fallback rewrites the body, not the route.
@@ -612,39 +574,55 @@ func TestFallbackAzureInference(t *testing.T) {
 	}
 }
 
-// TestFallbackOwnedModel: Replicate names {owner}/{name} in the path; a
-// model of one owner failing does not hold another of the same owner (two
-// keys), and its fallback goes to the alternative's {owner}/{name}, its
-// "/" a separator, not escaped.
-func TestFallbackOwnedModel(t *testing.T) {
-	clock := newFakeClock()
-	var paths []string
-	var mu sync.Mutex
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		paths = append(paths, r.URL.EscapedPath())
-		mu.Unlock()
-		if strings.Contains(r.URL.Path, "70b") {
-			w.WriteHeader(503)
-			return
-		}
-		w.WriteHeader(201)
-	}))
-	defer srv.Close()
-	var to []string
-	tr, _ := newTestTransport(t, clock, false, WithFallback("*/meta/meta-llama-3-70b-instruct", Alternative{Model: "mistralai/mixtral-8x7b"}),
-		WithRetry(retry.Policy{MaxAttempts: 1}),
-		WithObserver(Observer{OnFallback: func(e FallbackEvent) { to = append(to, e.Key, e.To) }}))
-	req, _ := http.NewRequest("POST", srv.URL+"/v1/models/meta/meta-llama-3-70b-instruct/predictions", strings.NewReader(`{"input":{}}`))
-	resp, _, err := do(t, tr, req)
-	if err != nil || resp.StatusCode != 201 {
-		t.Fatalf("%v, %v", resp, err)
-	}
-	if got, want := fmt.Sprint(paths), "[/v1/models/meta/meta-llama-3-70b-instruct/predictions /v1/models/mistralai/mixtral-8x7b/predictions]"; got != want {
-		t.Errorf("paths %s; want %s", got, want)
-	}
-	host := strings.TrimPrefix(srv.URL, "http://")
-	if got, want := fmt.Sprint(to), "["+host+"/meta/meta-llama-3-70b-instruct "+host+"/mistralai/mixtral-8x7b]"; got != want {
-		t.Errorf("fell back from and to %s; want %s", got, want)
+// TestFallbackModelInThePath: a model named in the path is replaced there,
+// escaped as the path spells it, and the fallback is keyed by the
+// alternative's model: Bedrock's inference-profile ARN, escaped into one
+// segment, and Replicate's {owner}/{name}, whose "/" is a separator (two
+// models of one owner are two keys, so only the failing one falls back).
+func TestFallbackModelInThePath(t *testing.T) {
+	const arn = "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/"
+	for _, tc := range []struct {
+		name, from, to, pattern string
+		path                    func(model string) string // as sent, escaped
+	}{
+		{"bedrock arn", arn + "abc123", arn + "xyz789", "*/" + arn + "abc123",
+			func(m string) string { return "/model/" + url.PathEscape(m) + "/converse" }},
+		{"owner and name", "meta/meta-llama-3-70b-instruct", "mistralai/mixtral-8x7b", "*/meta/meta-llama-3-70b-instruct",
+			func(m string) string { return "/v1/models/" + m + "/predictions" }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clock := newFakeClock()
+			var paths []string
+			var mu sync.Mutex
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				paths = append(paths, r.URL.EscapedPath())
+				mu.Unlock()
+				if strings.Contains(r.URL.Path, tc.from) {
+					w.Header().Set("x-amzn-errortype", "ServiceUnavailableException")
+					w.WriteHeader(503)
+					return
+				}
+				w.WriteHeader(200)
+			}))
+			defer srv.Close()
+			var keys []string
+			tr, _ := newTestTransport(t, clock, false, WithFallback(tc.pattern, Alternative{Model: tc.to}),
+				WithObserver(Observer{OnFallback: func(e FallbackEvent) { keys = append(keys, e.Key, e.To) }}))
+			req, _ := http.NewRequest("POST", srv.URL+tc.path(tc.from), strings.NewReader(`{"messages":[]}`))
+			resp, _, err := do(t, tr, req)
+			if err != nil || resp.StatusCode != 200 {
+				t.Fatalf("%v, %v", resp, err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if got, want := fmt.Sprint(paths), "["+tc.path(tc.from)+" "+tc.path(tc.to)+"]"; got != want {
+				t.Errorf("paths %s; want %s", got, want)
+			}
+			host := strings.TrimPrefix(srv.URL, "http://")
+			if got, want := fmt.Sprint(keys), "["+host+"/"+tc.from+" "+host+"/"+tc.to+"]"; got != want {
+				t.Errorf("fell back from and to %s; want %s", got, want)
+			}
+		})
 	}
 }

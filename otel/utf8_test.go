@@ -83,19 +83,26 @@ func TestSpanAttributesValidUTF8(t *testing.T) {
 		Decision: classify.Decision{Verdict: classify.Retryable, Status: 200, Code: "c\xfe"}})
 	o.OnFallback(rebound.FallbackEvent{Context: ctx, Key: "h/\xff", To: "h/\xfd", Alternative: 1})
 	span.End()
+	eachAttr(t, r, func(where, k, v string) {
+		if !utf8.ValidString(v) {
+			t.Errorf("%s: %s = %q is not UTF-8", where, k, v)
+		}
+	})
+}
+
+// eachAttr calls f with every attribute of the first ended span's events
+// and of the metrics collected: where it is, its key and its value.
+func eachAttr(t *testing.T, r *rig, f func(where, k, v string)) {
+	t.Helper()
 	for _, e := range r.spans.Ended()[0].Events() {
 		for _, kv := range e.Attributes {
-			if s := kv.Value.String(); !utf8.ValidString(s) {
-				t.Errorf("event %s: %s = %q is not UTF-8", e.Name, kv.Key, s)
-			}
+			f("event "+e.Name, string(kv.Key), kv.Value.String())
 		}
 	}
 	for name, ps := range r.collect(t) {
 		for _, p := range ps {
 			for k, v := range p.attrs {
-				if !utf8.ValidString(v) {
-					t.Errorf("%s: %s = %q is not UTF-8", name, k, v)
-				}
+				f(name, k, v)
 			}
 		}
 	}
@@ -118,20 +125,9 @@ func TestErrorTypeRedacted(t *testing.T) {
 	o.OnAttempt(rebound.AttemptEvent{Context: ctx, Key: "h/m", Attempt: 1, Decision: d})
 	o.OnRetry(rebound.RetryEvent{Context: ctx, Key: "h/m", Attempt: 1, Decision: d})
 	span.End()
-	for _, e := range r.spans.Ended()[0].Events() {
-		for _, kv := range e.Attributes {
-			if strings.Contains(kv.Value.String(), "abcdefghijklmnop") {
-				t.Errorf("event %s: %s = %q", e.Name, kv.Key, kv.Value.String())
-			}
+	eachAttr(t, r, func(where, k, v string) {
+		if strings.Contains(v, "abcdefghijklmnop") {
+			t.Errorf("%s: %s = %q", where, k, v)
 		}
-	}
-	for name, ps := range r.collect(t) {
-		for _, p := range ps {
-			for k, v := range p.attrs {
-				if strings.Contains(v, "abcdefghijklmnop") {
-					t.Errorf("%s: %s = %q", name, k, v)
-				}
-			}
-		}
-	}
+	})
 }
