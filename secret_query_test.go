@@ -23,7 +23,7 @@ func TestEncodedQueryKey(t *testing.T) {
 		{"key=abc+def0123456789", "abc+def0123456789"},
 		{"api_key=Zm9vYmFyYmF6%3D%3D", "Zm9vYmFyYmF6%3D%3D"},
 	} {
-		next := roundTripperFunc(func(r *http.Request) (*http.Response, error) {
+		next := roundTripFunc(func(r *http.Request) (*http.Response, error) {
 			return nil, &url.Error{Op: "Post", URL: r.URL.String(), Err: errors.New("connection refused")}
 		})
 		var logs bytes.Buffer

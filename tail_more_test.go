@@ -100,7 +100,7 @@ func TestFallbackTransportErrorKeepsOwnKeysError(t *testing.T) {
 	clock := newFakeClock()
 	u := newUpstream(t, clock, reply{hangup: true})
 	altErr := errors.New("alternative down")
-	alt := roundTripperFunc(func(r *http.Request) (*http.Response, error) {
+	alt := roundTripFunc(func(r *http.Request) (*http.Response, error) {
 		if r.Body != nil {
 			r.Body.Close()
 		}
@@ -115,9 +115,6 @@ func TestFallbackTransportErrorKeepsOwnKeysError(t *testing.T) {
 	}
 }
 
-type roundTripperFunc func(*http.Request) (*http.Response, error)
-
-func (f roundTripperFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 // TestFallbackCallsPayForRetries: a call whose own key's breaker is open
 // goes to its fallback, which sends: the call reached an upstream, and
@@ -166,7 +163,7 @@ func TestHedgeLoserDoneWhenWinnerClosed(t *testing.T) {
 	clock := newFakeClock()
 	var n atomic.Int32
 	started, proceed := make(chan struct{}), make(chan struct{})
-	inner := roundTripperFunc(func(r *http.Request) (*http.Response, error) {
+	inner := roundTripFunc(func(r *http.Request) (*http.Response, error) {
 		if n.Add(1) == 1 {
 			close(started)
 			<-r.Context().Done() // cancelled: the hedge won
@@ -238,7 +235,7 @@ func TestFallbackToAnotherHostKeepsTheBody(t *testing.T) {
 // alternative sent through this Transport (which tells its own), or with
 // no alternative that applies (the own key's end, held back for the chain).
 func TestFallbackEndTellsOneGiveUp(t *testing.T) {
-	failing := roundTripperFunc(func(r *http.Request) (*http.Response, error) {
+	failing := roundTripFunc(func(r *http.Request) (*http.Response, error) {
 		if r.Body != nil {
 			r.Body.Close()
 		}
@@ -278,7 +275,7 @@ func TestFallbackTransportErrorScrubbed(t *testing.T) {
 	const key = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
 	clock := newFakeClock()
 	u := newUpstream(t, clock, reply{status: 503})
-	leaky := roundTripperFunc(func(r *http.Request) (*http.Response, error) {
+	leaky := roundTripFunc(func(r *http.Request) (*http.Response, error) {
 		if r.Body != nil {
 			r.Body.Close()
 		}
