@@ -115,7 +115,6 @@ func TestFallbackTransportErrorKeepsOwnKeysError(t *testing.T) {
 	}
 }
 
-
 // TestFallbackCallsPayForRetries: a call whose own key's breaker is open
 // goes to its fallback, which sends: the call reached an upstream, and
 // pays for retries as any call does. With Ratio 1 each of ten calls is
